@@ -1,0 +1,37 @@
+# airpipe: `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/airpipe: setup.cfg setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/airpipe ## Create .venv and install airpipe with its test tools
+
+serve: install ## Serve the API on 127.0.0.1:8000 (embedded: SQLite + in-process worker)
+	$(BIN)/airpipe serve
+
+worker: install ## Run a job worker (production: set AIRPIPE_DATABASE_URL and AIRPIPE_REDIS_URL)
+	$(BIN)/airpipe worker
+
+migrate: install ## Create or upgrade the database schema
+	$(BIN)/airpipe migrate
+
+test: install ## Run the test suite (PostgreSQL/Redis tests skip when those servers are down)
+	$(BIN)/pytest
+
+lint: install ## Check style with ruff
+	$(BIN)/ruff check airpipe tests
+
+spec: install ## Regenerate specs/openapi.json from the route table and the Structs
+	$(BIN)/airpipe openapi > specs/openapi.json
+
+.PHONY: help install serve worker migrate test lint spec

@@ -1,0 +1,12 @@
+"""Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
+
+from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, Workspace
+from airpipe.models.db import bind, db, is_sqlite, now, open_database, transaction
+from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine
+from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
+
+__all__ = [
+    "ACTIVE", "ALL_MODELS", "DESTINATION", "FINAL", "RESET", "SOURCE", "SYNC",
+    "Actor", "ActorDefinition", "Attempt", "Connection", "ConnectionState", "Job", "LogLine", "Workspace",
+    "CURRENT_VERSION", "bind", "current_version", "db", "is_sqlite", "migrate", "now", "open_database", "transaction",
+]

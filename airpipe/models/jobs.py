@@ -1,0 +1,72 @@
+"""Jobs, their attempts and the log lines each attempt wrote."""
+
+from __future__ import annotations
+
+import peewee
+
+from airpipe.models.db import BaseModel, JSONField, now
+
+SYNC = "sync"
+RESET = "reset_connection"
+ACTIVE = ("pending", "running")
+FINAL = ("failed", "succeeded", "cancelled")
+
+
+class Job(BaseModel):
+    id = peewee.BigAutoField()
+    config_type = peewee.CharField()
+    #: the configId of the API: connection id for syncs, actor or definition id for the rest
+    scope = peewee.CharField()
+    status = peewee.CharField(default="pending")
+    #: everything the worker needs to run the job, snapshotted when it was created
+    config = JSONField()
+    #: what a synchronous job (check, discover, spec) produced
+    output = JSONField(null=True)
+    created_at = peewee.BigIntegerField(default=now)
+    updated_at = peewee.BigIntegerField(default=now)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+
+# At most one pending or running sync/reset per connection, whatever the number of API
+# processes and workers: the database refuses the second one.
+Job.add_index(
+    Job.index(Job.scope, unique=True, name="job_one_active_sync_per_connection").where(
+        Job.status.in_(ACTIVE) & Job.config_type.in_((SYNC, RESET))
+    )
+)
+Job.add_index(Job.index(Job.scope, Job.config_type, name="job_scope_config_type"))
+
+
+class Attempt(BaseModel):
+    id = peewee.BigAutoField()
+    job = peewee.ForeignKeyField(Job, backref="attempts", on_delete="CASCADE")
+    number = peewee.IntegerField()
+    status = peewee.CharField(default="running")
+    records_synced = peewee.BigIntegerField(default=0)
+    bytes_synced = peewee.BigIntegerField(default=0)
+    #: {"totalStats": {...}, "streamStats": [{"streamName", "stats"}]}
+    stats = JSONField(null=True)
+    failure_summary = JSONField(null=True)
+    created_at = peewee.BigIntegerField(default=now)
+    updated_at = peewee.BigIntegerField(default=now)
+    ended_at = peewee.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = ((("job", "number"), True),)
+
+
+class LogLine(BaseModel):
+    id = peewee.BigAutoField()
+    attempt = peewee.ForeignKeyField(Attempt, backref="log_lines", on_delete="CASCADE")
+    timestamp = peewee.BigIntegerField(default=now)
+    level = peewee.CharField()
+    message = peewee.TextField()
+
+    def render(self) -> str:
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(self.timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return f"{when} {self.level} {self.message}"

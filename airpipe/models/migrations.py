@@ -1,0 +1,51 @@
+"""Schema creation and upgrades.
+
+A new database gets today's tables and is stamped with the newest version. An existing one is
+brought forward by the steps in ``UPGRADES`` (each a function of a ``playhouse.migrate``
+migrator), so a later release can upgrade a database an earlier one created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import peewee
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+
+from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, Workspace
+from airpipe.models.db import BaseModel, db, is_sqlite, transaction
+from airpipe.models.jobs import Attempt, Job, LogLine
+
+ALL_MODELS = [Workspace, ActorDefinition, Actor, Connection, ConnectionState, Job, Attempt, LogLine]
+
+
+class SchemaVersion(BaseModel):
+    version = peewee.IntegerField()
+
+
+#: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
+UPGRADES: list[Callable[[SchemaMigrator], None]] = []
+CURRENT_VERSION = 1 + len(UPGRADES)
+
+
+def current_version() -> int | None:
+    if not SchemaVersion.table_exists():
+        return None
+    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else None
+
+
+def migrate() -> int:
+    """Create or upgrade the schema; returns the version the database is at."""
+    with transaction():
+        version = current_version()
+        if version is None:
+            db.create_tables([SchemaVersion, *ALL_MODELS])
+            SchemaVersion.create(version=CURRENT_VERSION)
+            return CURRENT_VERSION
+        migrator = SqliteMigrator(db.obj) if is_sqlite() else PostgresqlMigrator(db.obj)
+        for step in UPGRADES[version - 1 :]:
+            step(migrator)
+        if version != CURRENT_VERSION:
+            SchemaVersion.update(version=CURRENT_VERSION).execute()
+        return CURRENT_VERSION

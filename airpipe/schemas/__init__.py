@@ -1,0 +1,1 @@
+"""The API's msgspec Structs, named as in the spec (SourceCreate, SourceRead, ...)."""

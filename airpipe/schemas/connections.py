@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from airpipe.schemas.actors import DestinationRead, SourceRead
+from airpipe.schemas.base import Base, ConnectionStatus, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
+from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
+
+
+class ConnectionSchedule(Base):
+    """if null, then no schedule is set."""
+
+    units: int
+    time_unit: TimeUnit
+
+    def __post_init__(self) -> None:
+        if self.units <= 0:
+            raise ValueError("units must be a positive number")
+
+
+class CronSchedule(Base):
+    cron_expression: str
+    cron_time_zone: str = "UTC"
+
+
+class ScheduleData(Base):
+    basic_schedule: ConnectionSchedule | None = None
+    cron: CronSchedule | None = None
+
+
+class ConnectionCreate(Base, kw_only=True):
+    name: str | None = None
+    source_id: uuid.UUID
+    destination_id: uuid.UUID
+    sync_mode: SyncMode | None = None
+    sync_schema: SourceSchema | None = None
+    sync_catalog: AirbyteCatalog | None = None
+    schedule: ConnectionSchedule | None = None
+    schedule_type: ScheduleType | None = None
+    schedule_data: ScheduleData | None = None
+    status: ConnectionStatus
+    prefix: str | None = None
+    namespace_definition: NamespaceDefinitionType | None = None
+    namespace_format: str | None = None
+
+
+class ConnectionUpdate(Base, kw_only=True):
+    """Fields left out keep their stored value; ``schedule: null`` removes the schedule."""
+
+    connection_id: uuid.UUID
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    sync_schema: SourceSchema | msgspec.UnsetType = msgspec.UNSET
+    sync_catalog: AirbyteCatalog | msgspec.UnsetType = msgspec.UNSET
+    schedule: ConnectionSchedule | None | msgspec.UnsetType = msgspec.UNSET
+    schedule_type: ScheduleType | msgspec.UnsetType = msgspec.UNSET
+    schedule_data: ScheduleData | None | msgspec.UnsetType = msgspec.UNSET
+    status: ConnectionStatus
+    prefix: str | msgspec.UnsetType = msgspec.UNSET
+    namespace_definition: NamespaceDefinitionType | msgspec.UnsetType = msgspec.UNSET
+    namespace_format: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class ConnectionIdRequestBody(Base):
+    connection_id: uuid.UUID
+
+
+class ConnectionRead(Base, kw_only=True):
+    connection_id: uuid.UUID
+    name: str
+    source_id: uuid.UUID
+    destination_id: uuid.UUID
+    sync_mode: SyncMode
+    sync_schema: SourceSchema
+    sync_catalog: AirbyteCatalog
+    schedule: ConnectionSchedule | None = None
+    schedule_type: ScheduleType
+    schedule_data: ScheduleData | None = None
+    status: ConnectionStatus
+    prefix: str
+    namespace_definition: NamespaceDefinitionType
+    namespace_format: str | None = None
+
+
+class ConnectionReadList(Base):
+    connections: list[ConnectionRead]
+
+
+# WEB BACKEND
+
+
+class WbConnectionRead(ConnectionRead, kw_only=True):
+    source: SourceRead
+    destination: DestinationRead
+    last_sync: int | None = None
+    is_syncing: bool
+
+
+class WbConnectionReadList(Base):
+    connections: list[WbConnectionRead]

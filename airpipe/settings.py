@@ -1,0 +1,135 @@
+"""One Settings object, read from ``AIRPIPE_*`` environment variables once at start-up.
+
+Every bad value fails here, naming the variable, so a misconfigured deployment stops before it
+serves a request (the shape follows ``starlette/config.py``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from airpipe.errors import SettingsError
+
+T = TypeVar("T")
+
+PREFIX = "AIRPIPE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    host: str
+    port: int
+    local_root: Path
+    basic_auth_user: str
+    basic_auth_password: str | None
+    #: how long check/discover/spec requests wait for their job before answering 504
+    job_wait_timeout: float
+    #: how long one synchronous connector command (spec/check/discover) may run
+    connector_timeout: float
+    #: threads of the in-process consumer (embedded mode) or of `airpipe worker`
+    worker_threads: int
+    #: namespaces Huey's keys in Redis, so several deployments (or test runs) can share one server
+    queue_name: str
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.basic_auth_password is not None
+
+    @property
+    def embedded_queue(self) -> bool:
+        return self.redis_url is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = _Env(os.environ if environ is None else environ)
+        data_dir = Path(env.get("DATA_DIR", ".airpipe", str)).expanduser().absolute()
+        host = env.get("HOST", "127.0.0.1", str)
+        password = env.get("BASIC_AUTH_PASSWORD", None, str) or None
+        if password is None and not _is_loopback(host):
+            raise SettingsError(
+                "AIRPIPE_BASIC_AUTH_PASSWORD",
+                f"must be set when AIRPIPE_HOST ({host}) listens beyond loopback",
+            )
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("DATABASE_URL", f"sqlite:///{data_dir / 'airpipe.db'}", _database_url),
+            redis_url=env.get("REDIS_URL", None, _redis_url),
+            host=host,
+            port=env.get("PORT", 8000, _port),
+            local_root=Path(env.get("LOCAL_ROOT", str(data_dir / "local"), str)).expanduser().absolute(),
+            basic_auth_user=env.get("BASIC_AUTH_USER", "airbyte", str),
+            basic_auth_password=password,
+            job_wait_timeout=env.get("JOB_WAIT_TIMEOUT", 120.0, _positive_float),
+            connector_timeout=env.get("CONNECTOR_TIMEOUT", 300.0, _positive_float),
+            worker_threads=env.get("WORKER_THREADS", 4, _positive_int),
+            queue_name=env.get("QUEUE_NAME", "airpipe", str),
+        )
+
+    def connector_env(self) -> dict[str, str]:
+        """What connector processes are told about this deployment (and nothing more)."""
+        return {"AIRPIPE_LOCAL_ROOT": str(self.local_root), "AIRPIPE_DATA_DIR": str(self.data_dir)}
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def get(self, key: str, default: T | None, cast: Callable[[str], T]) -> T:
+        name = PREFIX + key
+        raw = self.environ.get(name)
+        if raw is None or raw == "":
+            return default  # type: ignore[return-value]
+        try:
+            return cast(raw)
+        except ValueError as exc:
+            raise SettingsError(name, f"{raw!r} is not valid: {exc}") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _database_url(value: str) -> str:
+    if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ValueError("expected sqlite:///<path> or postgresql://user@host:port/db")
+    return value
+
+
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected redis://host:port/db")
+    return value
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 < port < 65536:
+        raise ValueError("expected a port number from 1 to 65535")
+    return port
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("expected a positive number")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a positive whole number")
+    return number
