@@ -1,0 +1,1 @@
+"""HTTP. Starlette lives here and nowhere else: the route table, decoding, encoding, errors."""

@@ -1,0 +1,83 @@
+"""The ASGI application: ``create_app(settings)`` binds the database and the queue, prepares
+the schema and seed data, and (embedded default) runs the job consumer in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import peewee
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from airpipe import models, services
+from airpipe.api.auth import BasicAuthMiddleware
+from airpipe.api.errors import EXCEPTION_HANDLERS
+from airpipe.api.openapi import spec_bytes
+from airpipe.api.routing import build_routes
+from airpipe.errors import SettingsError
+from airpipe.services.definitions import ensure_builtin_definitions
+from airpipe.services.workspaces import ensure_default_workspace
+from airpipe.settings import Settings
+from airpipe.worker import queue
+
+logger = logging.getLogger("airpipe")
+
+
+def prepare(settings: Settings) -> None:
+    """Bind the database and the queue; create or check the schema; seed the defaults.
+
+    SQLite (the embedded default) is migrated automatically. PostgreSQL is shared by many
+    processes, so its schema is upgraded once, on purpose, by `airpipe migrate`.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    models.bind(models.open_database(settings.database_url))
+    queue.configure(settings)
+    services.configure(local_root=settings.local_root, job_wait_timeout=settings.job_wait_timeout)
+    with models.db.connection_context():
+        if models.is_sqlite():
+            models.migrate()
+        elif models.current_version() != models.CURRENT_VERSION:
+            raise SettingsError("AIRPIPE_DATABASE_URL", "names a database whose schema is not current: run `airpipe migrate`")
+        seed()
+
+
+def seed() -> None:
+    try:
+        ensure_default_workspace()
+        ensure_builtin_definitions()
+    except peewee.IntegrityError:
+        pass  # another process seeded at the same moment
+
+
+async def openapi(request: Request) -> Response:
+    return Response(spec_bytes(), media_type="application/json")
+
+
+def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starlette:
+    """``run_consumer`` defaults to the embedded mode: no Redis means this process runs the jobs."""
+    prepare(settings)
+    in_process = settings.embedded_queue if run_consumer is None else run_consumer
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        consumer = queue.start_embedded_consumer(settings.worker_threads) if in_process else None
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
+
+    middleware = []
+    if settings.auth_enabled:
+        assert settings.basic_auth_password is not None
+        middleware.append(Middleware(BasicAuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
+    return Starlette(
+        routes=build_routes(openapi),
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

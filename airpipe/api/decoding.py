@@ -1,0 +1,60 @@
+"""Request bodies to Structs, with errors that name the field (CONTRACT.md, 422).
+
+Bodies are parsed as JSON whatever the Content-Type says; an empty body is ``{}``. Decoding is
+two steps, JSON to builtins then builtins to the Struct, so a failure can quote the offending
+value (``invalidValue``) as well as its path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from airpipe.errors import FieldError, InvalidInput
+
+_decode_json = msgspec.json.Decoder().decode
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def decode_body(body: bytes, request_type: type | None) -> Any:
+    if not body.strip():
+        raw: Any = {}
+    else:
+        try:
+            raw = _decode_json(body)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput.field("$", f"Malformed JSON: {exc}") from None
+    if request_type is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidInput.field("$", f"Expected a JSON object, got {type(raw).__name__}", raw)
+    try:
+        return msgspec.convert(raw, request_type)
+    except msgspec.ValidationError as exc:
+        raise _invalid(str(exc), raw) from None
+
+
+def _invalid(text: str, raw: Any) -> InvalidInput:
+    match = _AT.match(text)
+    assert match is not None  # the pattern matches any string
+    message, path = match["message"], match["path"] or "$"
+    missing = _MISSING.match(message)
+    if missing:
+        path = f"{path}.{missing['field']}"
+        error = FieldError(path, "is required")
+    else:
+        error = FieldError(path, message, _lookup(raw, path))
+    return InvalidInput(f"{error.path}: {error.message}", [error])
+
+
+def _lookup(raw: Any, path: str) -> Any:
+    for name, index in _PATH_PART.findall(path[1:]):
+        try:
+            raw = raw[name] if name else raw[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return raw

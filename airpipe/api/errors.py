@@ -1,0 +1,50 @@
+"""The one place exceptions become responses (CONTRACT.md: one JSON shape, never a traceback)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from airpipe.api.responses import MsgspecResponse
+from airpipe.errors import AirpipeError, InvalidInput, NotFound, Unauthorized
+from airpipe.schemas.base import InternalErrorInfo, InvalidInputExceptionInfo, InvalidInputProperty, KnownExceptionInfo
+
+logger = logging.getLogger("airpipe.api")
+
+
+def airpipe_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AirpipeError)
+    headers = {"WWW-Authenticate": 'Basic realm="airpipe"'} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, InvalidInput):
+        body: object = InvalidInputExceptionInfo(
+            message=exc.message,
+            validation_errors=[
+                InvalidInputProperty(property_path=e.path, invalid_value=e.value, message=e.message) for e in exc.errors
+            ],
+        )
+    else:
+        body = KnownExceptionInfo(message=exc.message, id=exc.id if isinstance(exc, NotFound) else None)
+    return MsgspecResponse(body, status_code=exc.status_code, headers=headers)
+
+
+def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if exc.status_code != 404 else f"No operation at {request.method} {request.url.path}"
+    return MsgspecResponse(KnownExceptionInfo(message=message), status_code=exc.status_code, headers=exc.headers)
+
+
+def unexpected_error(request: Request, exc: Exception) -> Response:
+    request_id = uuid.uuid4().hex
+    logger.error("request %s to %s failed", request_id, request.url.path, exc_info=exc)
+    return MsgspecResponse(InternalErrorInfo(message="internal error", request_id=request_id), status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    AirpipeError: airpipe_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,58 @@
+"""Each row of the operation table becomes POST routes; each answers directly with or without a
+trailing slash (some clients add one and treat a redirect as an error)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from airpipe.api.decoding import decode_body
+from airpipe.api.operations import GETS, OPERATIONS, Operation
+from airpipe.api.responses import MsgspecResponse
+from airpipe.models import db
+
+PREFIXES = ("/api", "")
+
+
+def _call(service: Callable[..., Any], payload: Any) -> Any:
+    # The connection is opened inside the worker thread: peewee's connection state is thread-local.
+    with db.connection_context():
+        return service() if payload is None else service(payload)
+
+
+def post_endpoint(operation: Operation) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        payload = decode_body(await request.body(), operation.request)
+        result = await run_in_threadpool(_call, operation.service, payload)
+        if operation.response is None:
+            return Response(status_code=204)
+        return MsgspecResponse(result)
+
+    return endpoint
+
+
+def get_endpoint(service: Callable[[], Any]) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        return MsgspecResponse(await run_in_threadpool(_call, service, None))
+
+    return endpoint
+
+
+def _both(path: str) -> list[str]:
+    return [prefix + path + slash for prefix in PREFIXES for slash in ("", "/")]
+
+
+def build_routes(openapi: Callable[[Request], Any]) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for operation in OPERATIONS:
+        endpoint = post_endpoint(operation)
+        routes += [Route(path, endpoint, methods=["POST"], name=operation.name) for path in _both(operation.path)]
+    for path, service, _ in GETS:
+        routes += [Route(p, get_endpoint(service), methods=["GET"]) for p in _both(path)]
+    routes += [Route(p, openapi, methods=["GET"]) for p in _both("/v1/openapi")]
+    return routes

@@ -1,0 +1,26 @@
+"""Business logic: each public function takes a request Struct and returns a read Struct.
+
+Services know nothing of HTTP or settings. What they need from the deployment is handed to
+``configure()`` once at start-up (by ``api.app.create_app``) and kept in ``options``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Options:
+    #: where file connectors may read and write; connector paths are resolved inside it
+    local_root: Path = Path(".airpipe/local").absolute()
+    #: how long check/discover/spec requests wait for their job
+    job_wait_timeout: float = 120.0
+
+
+options = Options()
+
+
+def configure(*, local_root: Path, job_wait_timeout: float) -> None:
+    options.local_root = local_root
+    options.job_wait_timeout = job_wait_timeout

@@ -1,0 +1,212 @@
+"""Sources and destinations: one set of rules for both (validate against the spec, mask secrets,
+keep masked values on update, soft delete), and thin typed functions per verb."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from airpipe.errors import NotFound
+from airpipe.models import DESTINATION, SOURCE, Actor, Connection, now, transaction
+from airpipe.schemas.actors import (
+    CheckConnectionRead,
+    DestinationCoreConfig,
+    DestinationCreate,
+    DestinationIdRequestBody,
+    DestinationRead,
+    DestinationReadList,
+    DestinationRecreate,
+    DestinationUpdate,
+    SourceCoreConfig,
+    SourceCreate,
+    SourceDiscoverSchemaRead,
+    SourceIdRequestBody,
+    SourceRead,
+    SourceReadList,
+    SourceRecreate,
+    SourceUpdate,
+)
+from airpipe.schemas.base import CheckConnectionStatus
+from airpipe.schemas.workspaces import WorkspaceIdRequestBody
+from airpipe.services import catalogs, definitions, scheduler
+from airpipe.services.converters import destination_read, source_read
+from airpipe.services.secrets import keep_masked
+from airpipe.services.validation import validate_config
+from airpipe.services.workspaces import get_workspace_model
+
+_CHECK_JOB = {SOURCE: "check_connection_source", DESTINATION: "check_connection_destination"}
+
+
+def get_actor(actor_type: str, actor_id: uuid.UUID) -> Actor:
+    actor = Actor.live(actor_type).where(Actor.id == actor_id).first()
+    if actor is None:
+        raise NotFound(actor_type, actor_id)
+    return actor
+
+
+def _create(actor_type: str, workspace_id: uuid.UUID, definition_id: uuid.UUID, config: dict[str, Any], name: str) -> tuple[Actor, dict[str, Any]]:
+    get_workspace_model(workspace_id)
+    definition = definitions.get_definition(actor_type, definition_id)
+    spec = definitions.specification(definition)
+    validate_config(config, spec)
+    with transaction():
+        actor = Actor.create(actor_type=actor_type, workspace=workspace_id, definition=definition, name=name, configuration=config)
+    return actor, spec
+
+
+def _merged_update(actor_type: str, actor_id: uuid.UUID, config: dict[str, Any]) -> tuple[Actor, dict[str, Any], dict[str, Any]]:
+    """The actor, its spec and the config an update would store (masked secrets kept), validated."""
+    actor = get_actor(actor_type, actor_id)
+    spec = definitions.specification(actor.definition)
+    merged = keep_masked(config, actor.configuration, spec)
+    validate_config(merged, spec)
+    return actor, spec, merged
+
+
+def _update(actor_type: str, actor_id: uuid.UUID, config: dict[str, Any], name: str) -> tuple[Actor, dict[str, Any]]:
+    actor, spec, merged = _merged_update(actor_type, actor_id, config)
+    with transaction():
+        actor.configuration = merged
+        actor.name = name
+        actor.updated_at = now()
+        actor.save()
+    return actor, spec
+
+
+def _delete(actor_type: str, actor_id: uuid.UUID) -> None:
+    """Deprecate the actor's connections, then tombstone it (CONTRACT.md)."""
+    with transaction():
+        actor = get_actor(actor_type, actor_id)
+        side = Connection.source if actor_type == SOURCE else Connection.destination
+        Connection.update(status="deprecated").where(side == actor.id).execute()
+        actor.tombstone = True
+        actor.save()
+
+
+def _list(actor_type: str, workspace_id: uuid.UUID) -> list[tuple[Actor, dict[str, Any]]]:
+    get_workspace_model(workspace_id)
+    actors = Actor.live(actor_type).where(Actor.workspace == workspace_id).order_by(Actor.created_at, Actor.name)
+    return [(actor, definitions.specification(actor.definition)) for actor in actors]
+
+
+def _check(actor_type: str, scope: uuid.UUID, definition: Any, config: dict[str, Any]) -> CheckConnectionRead:
+    job = scheduler.run_synchronous_job(_CHECK_JOB[actor_type], str(scope), {"image": scheduler.image(definition), "config": config})
+    if job.status == "succeeded" and job.output:
+        return CheckConnectionRead(status=CheckConnectionStatus(job.output["status"]), message=job.output.get("message"))
+    return CheckConnectionRead(status=CheckConnectionStatus.failed, message=scheduler.failure_message(job))
+
+
+def discover(definition: Any, config: dict[str, Any], scope: uuid.UUID) -> SourceDiscoverSchemaRead:
+    job = scheduler.run_synchronous_job("discover_schema", str(scope), {"image": scheduler.image(definition), "config": config})
+    catalog = catalogs.from_discovered(scheduler.require_success(job, "Discovering the schema"))
+    return SourceDiscoverSchemaRead(schema=catalogs.to_source_schema(catalog), catalog=catalog)
+
+
+# SOURCES
+
+
+def create_source(request: SourceCreate) -> SourceRead:
+    return source_read(*_create(SOURCE, request.workspace_id, request.source_definition_id, request.connection_configuration, request.name))
+
+
+def update_source(request: SourceUpdate) -> SourceRead:
+    return source_read(*_update(SOURCE, request.source_id, request.connection_configuration, request.name))
+
+
+def get_source(request: SourceIdRequestBody) -> SourceRead:
+    source = get_actor(SOURCE, request.source_id)
+    return source_read(source, definitions.specification(source.definition))
+
+
+def list_sources(request: WorkspaceIdRequestBody) -> SourceReadList:
+    return SourceReadList(sources=[source_read(*pair) for pair in _list(SOURCE, request.workspace_id)])
+
+
+def delete_source(request: SourceIdRequestBody) -> None:
+    _delete(SOURCE, request.source_id)
+
+
+def recreate_source(request: SourceRecreate) -> SourceRead:
+    """Replace a source by a new one (possibly of another definition), as Airbyte's web backend does."""
+    get_actor(SOURCE, request.source_id)
+    created = _create(SOURCE, request.workspace_id, request.source_definition_id, request.connection_configuration, request.name)
+    _delete(SOURCE, request.source_id)
+    return source_read(*created)
+
+
+def check_source(request: SourceIdRequestBody) -> CheckConnectionRead:
+    source = get_actor(SOURCE, request.source_id)
+    return _check(SOURCE, source.id, source.definition, source.configuration)
+
+
+def check_source_for_update(request: SourceUpdate) -> CheckConnectionRead:
+    source, _, merged = _merged_update(SOURCE, request.source_id, request.connection_configuration)
+    return _check(SOURCE, source.id, source.definition, merged)
+
+
+def check_source_config(request: SourceCoreConfig) -> CheckConnectionRead:
+    definition = definitions.get_definition(SOURCE, request.source_definition_id)
+    validate_config(request.connection_configuration, definitions.specification(definition))
+    return _check(SOURCE, definition.id, definition, request.connection_configuration)
+
+
+def discover_source_schema(request: SourceIdRequestBody) -> SourceDiscoverSchemaRead:
+    source = get_actor(SOURCE, request.source_id)
+    return discover(source.definition, source.configuration, source.id)
+
+
+def discover_source_config_schema(request: SourceCoreConfig) -> SourceDiscoverSchemaRead:
+    definition = definitions.get_definition(SOURCE, request.source_definition_id)
+    validate_config(request.connection_configuration, definitions.specification(definition))
+    return discover(definition, request.connection_configuration, definition.id)
+
+
+# DESTINATIONS
+
+
+def create_destination(request: DestinationCreate) -> DestinationRead:
+    return destination_read(
+        *_create(DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name)
+    )
+
+
+def update_destination(request: DestinationUpdate) -> DestinationRead:
+    return destination_read(*_update(DESTINATION, request.destination_id, request.connection_configuration, request.name))
+
+
+def get_destination(request: DestinationIdRequestBody) -> DestinationRead:
+    destination = get_actor(DESTINATION, request.destination_id)
+    return destination_read(destination, definitions.specification(destination.definition))
+
+
+def list_destinations(request: WorkspaceIdRequestBody) -> DestinationReadList:
+    return DestinationReadList(destinations=[destination_read(*pair) for pair in _list(DESTINATION, request.workspace_id)])
+
+
+def delete_destination(request: DestinationIdRequestBody) -> None:
+    _delete(DESTINATION, request.destination_id)
+
+
+def recreate_destination(request: DestinationRecreate) -> DestinationRead:
+    get_actor(DESTINATION, request.destination_id)
+    created = _create(
+        DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name
+    )
+    _delete(DESTINATION, request.destination_id)
+    return destination_read(*created)
+
+
+def check_destination(request: DestinationIdRequestBody) -> CheckConnectionRead:
+    destination = get_actor(DESTINATION, request.destination_id)
+    return _check(DESTINATION, destination.id, destination.definition, destination.configuration)
+
+
+def check_destination_for_update(request: DestinationUpdate) -> CheckConnectionRead:
+    destination, _, merged = _merged_update(DESTINATION, request.destination_id, request.connection_configuration)
+    return _check(DESTINATION, destination.id, destination.definition, merged)
+
+
+def check_destination_config(request: DestinationCoreConfig) -> CheckConnectionRead:
+    definition = definitions.get_definition(DESTINATION, request.destination_definition_id)
+    validate_config(request.connection_configuration, definitions.specification(definition))
+    return _check(DESTINATION, definition.id, definition, request.connection_configuration)

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from airpipe.errors import Conflict, InvalidInput, NotFound
+from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, now, transaction
+from airpipe.schemas.connections import (
+    ConnectionCreate,
+    ConnectionIdRequestBody,
+    ConnectionRead,
+    ConnectionReadList,
+    ConnectionSchedule,
+    ConnectionUpdate,
+    ScheduleData,
+)
+from airpipe.schemas.base import ScheduleType
+from airpipe.schemas.jobs import JobInfoRead
+from airpipe.schemas.workspaces import WorkspaceIdRequestBody
+from airpipe.services import catalogs, scheduler
+from airpipe.services.actors import discover, get_actor
+from airpipe.services.converters import connection_read, job_info_read
+from airpipe.services.workspaces import get_workspace_model
+
+
+def get_connection_model(connection_id: uuid.UUID) -> Connection:
+    connection = Connection.get_or_none(Connection.id == connection_id)
+    if connection is None:
+        raise NotFound("connection", connection_id)
+    return connection
+
+
+def _live_connection(connection_id: uuid.UUID) -> Connection:
+    connection = get_connection_model(connection_id)
+    if connection.status == "deprecated":
+        raise Conflict(f"connection {connection_id} is deprecated (deleted) and cannot be changed or run")
+    return connection
+
+
+def create_connection(request: ConnectionCreate) -> ConnectionRead:
+    source = get_actor(SOURCE, request.source_id)
+    destination = get_actor(DESTINATION, request.destination_id)
+    if source.workspace_id != destination.workspace_id:
+        raise InvalidInput.field("$.destinationId", "the source and the destination belong to different workspaces", str(request.destination_id))
+    if request.sync_catalog is not None:
+        catalog = request.sync_catalog
+        catalogs.validate_against(catalog, "syncCatalog")
+    elif request.sync_schema is not None:
+        catalog = catalogs.from_source_schema(request.sync_schema, request.sync_mode)
+    else:
+        catalog = discover(source.definition, source.configuration, source.id).catalog
+    connection = Connection(
+        name=request.name or f"{source.name} <> {destination.name}",
+        source=source,
+        destination=destination,
+        status=request.status.value,
+        catalog=msgspec.to_builtins(catalog),
+        prefix=request.prefix or "",
+        namespace_definition=(request.namespace_definition.value if request.namespace_definition else "source"),
+        namespace_format=request.namespace_format,
+    )
+    _apply_schedule(connection, request.schedule, request.schedule_type, request.schedule_data)
+    with transaction():
+        connection.save(force_insert=True)
+    return connection_read(connection)
+
+
+def update_connection(request: ConnectionUpdate) -> ConnectionRead:
+    connection = _live_connection(request.connection_id)
+    UNSET = msgspec.UNSET
+    if request.sync_catalog is not UNSET:
+        catalogs.validate_against(request.sync_catalog, "syncCatalog")
+        connection.catalog = msgspec.to_builtins(request.sync_catalog)
+    elif request.sync_schema is not UNSET:
+        connection.catalog = msgspec.to_builtins(catalogs.from_source_schema(request.sync_schema))
+    if request.name is not UNSET:
+        connection.name = request.name
+    if request.prefix is not UNSET:
+        connection.prefix = request.prefix
+    if request.namespace_definition is not UNSET:
+        connection.namespace_definition = request.namespace_definition.value
+    if request.namespace_format is not UNSET:
+        connection.namespace_format = request.namespace_format
+    if not (request.schedule is UNSET and request.schedule_type is UNSET and request.schedule_data is UNSET):
+        current = ConnectionSchedule(connection.schedule_units, connection.schedule_time_unit) if connection.schedule_units else None
+        _apply_schedule(
+            connection,
+            current if request.schedule is UNSET else request.schedule,
+            None if request.schedule_type is UNSET else request.schedule_type,
+            None if request.schedule_data is UNSET else request.schedule_data,
+        )
+    connection.status = request.status.value
+    connection.updated_at = now()
+    with transaction():
+        connection.save()
+    return connection_read(connection)
+
+
+def _apply_schedule(
+    connection: Connection,
+    schedule: ConnectionSchedule | None,
+    schedule_type: ScheduleType | None,
+    schedule_data: ScheduleData | None,
+) -> None:
+    """The seed's ``schedule`` and later Airbyte's ``scheduleType``/``scheduleData`` describe one
+    schedule; either may be sent, and both are read back."""
+    kind = schedule_type.value if schedule_type is not None else ("basic" if schedule is not None else "manual")
+    connection.schedule_type = kind
+    connection.schedule_units = connection.schedule_time_unit = None
+    connection.cron_expression = connection.cron_time_zone = None
+    if kind == "basic":
+        basic = (schedule_data.basic_schedule if schedule_data else None) or schedule
+        if basic is None:
+            raise InvalidInput.field("$.scheduleData.basicSchedule", "is required when scheduleType is basic")
+        connection.schedule_units, connection.schedule_time_unit = basic.units, basic.time_unit.value
+    elif kind == "cron":
+        cron = schedule_data.cron if schedule_data else None
+        if cron is None:
+            raise InvalidInput.field("$.scheduleData.cron", "is required when scheduleType is cron")
+        if len(cron.cron_expression.split()) not in (5, 6, 7):
+            raise InvalidInput.field("$.scheduleData.cron.cronExpression", "is not a cron expression", cron.cron_expression)
+        connection.cron_expression, connection.cron_time_zone = cron.cron_expression, cron.cron_time_zone
+
+
+def get_connection(request: ConnectionIdRequestBody) -> ConnectionRead:
+    return connection_read(get_connection_model(request.connection_id))
+
+
+def list_connections(request: WorkspaceIdRequestBody) -> ConnectionReadList:
+    return ConnectionReadList(connections=[connection_read(c) for c in workspace_connections(request.workspace_id)])
+
+
+def workspace_connections(workspace_id: uuid.UUID) -> list[Connection]:
+    get_workspace_model(workspace_id)
+    query = Connection.visible().join(Actor, on=Connection.source).where(Actor.workspace == workspace_id)
+    return list(query.order_by(Connection.created_at, Connection.name))
+
+
+def delete_connection(request: ConnectionIdRequestBody) -> None:
+    with transaction():
+        connection = get_connection_model(request.connection_id)
+        connection.status = "deprecated"
+        connection.updated_at = now()
+        connection.save()
+
+
+def sync_connection(request: ConnectionIdRequestBody) -> JobInfoRead:
+    return job_info_read(scheduler.start_sync(_live_connection(request.connection_id)))
+
+
+def reset_connection(request: ConnectionIdRequestBody) -> JobInfoRead:
+    return job_info_read(scheduler.start_sync(_live_connection(request.connection_id), RESET))

@@ -1,0 +1,159 @@
+"""Storage to API shape: one function per read Struct, used by every service that returns it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, LogLine, Workspace
+from airpipe.schemas.actors import DestinationRead, SourceRead
+from airpipe.schemas.catalog import AirbyteCatalog
+from airpipe.schemas.connections import ConnectionRead, ConnectionSchedule, CronSchedule, ScheduleData
+from airpipe.schemas.definitions import DestinationDefinitionRead, SourceDefinitionRead
+from airpipe.schemas.jobs import (
+    AttemptFailureSummary,
+    AttemptInfoRead,
+    AttemptRead,
+    AttemptStats,
+    AttemptStreamStats,
+    JobInfoRead,
+    JobRead,
+    LogRead,
+)
+from airpipe.schemas.workspaces import WorkspaceRead
+from airpipe.services import catalogs
+from airpipe.services.secrets import mask
+
+import msgspec
+
+
+def workspace_read(workspace: Workspace) -> WorkspaceRead:
+    return WorkspaceRead(
+        workspace_id=workspace.id,
+        customer_id=workspace.customer_id,
+        name=workspace.name,
+        slug=workspace.slug,
+        initial_setup_complete=workspace.initial_setup_complete,
+        onboarding_complete=workspace.onboarding_complete,
+        email=workspace.email,
+        anonymous_data_collection=workspace.anonymous_data_collection,
+        news=workspace.news,
+        security_updates=workspace.security_updates,
+    )
+
+
+def source_definition_read(definition: ActorDefinition) -> SourceDefinitionRead:
+    return SourceDefinitionRead(
+        source_definition_id=definition.id,
+        name=definition.name,
+        docker_repository=definition.docker_repository,
+        docker_image_tag=definition.docker_image_tag,
+        documentation_url=definition.documentation_url,
+    )
+
+
+def destination_definition_read(definition: ActorDefinition) -> DestinationDefinitionRead:
+    return DestinationDefinitionRead(
+        destination_definition_id=definition.id,
+        name=definition.name,
+        docker_repository=definition.docker_repository,
+        docker_image_tag=definition.docker_image_tag,
+        documentation_url=definition.documentation_url,
+    )
+
+
+def source_read(source: Actor, spec: dict[str, Any]) -> SourceRead:
+    return SourceRead(
+        source_definition_id=source.definition_id,
+        source_id=source.id,
+        workspace_id=source.workspace_id,
+        connection_configuration=mask(source.configuration, spec),
+        name=source.name,
+        source_name=source.definition.name,
+    )
+
+
+def destination_read(destination: Actor, spec: dict[str, Any]) -> DestinationRead:
+    return DestinationRead(
+        destination_definition_id=destination.definition_id,
+        destination_id=destination.id,
+        workspace_id=destination.workspace_id,
+        connection_configuration=mask(destination.configuration, spec),
+        name=destination.name,
+        destination_name=destination.definition.name,
+    )
+
+
+def connection_read(connection: Connection) -> ConnectionRead:
+    catalog = msgspec.convert(connection.catalog, AirbyteCatalog)
+    return ConnectionRead(
+        connection_id=connection.id,
+        name=connection.name,
+        source_id=connection.source_id,
+        destination_id=connection.destination_id,
+        sync_mode=catalogs.connection_sync_mode(catalog),
+        sync_schema=catalogs.to_source_schema(catalog),
+        sync_catalog=catalog,
+        schedule=_schedule(connection),
+        schedule_type=connection.schedule_type,
+        schedule_data=_schedule_data(connection),
+        status=connection.status,
+        prefix=connection.prefix,
+        namespace_definition=connection.namespace_definition,
+        namespace_format=connection.namespace_format,
+    )
+
+
+def _schedule(connection: Connection) -> ConnectionSchedule | None:
+    if connection.schedule_units is None:
+        return None
+    return ConnectionSchedule(units=connection.schedule_units, time_unit=connection.schedule_time_unit)
+
+
+def _schedule_data(connection: Connection) -> ScheduleData | None:
+    if connection.schedule_type == "cron":
+        return ScheduleData(cron=CronSchedule(connection.cron_expression, connection.cron_time_zone or "UTC"))
+    if connection.schedule_type == "basic":
+        return ScheduleData(basic_schedule=_schedule(connection))
+    return None
+
+
+def job_read(job: Job) -> JobRead:
+    return JobRead(
+        id=job.id,
+        config_type=job.config_type,
+        config_id=job.scope,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        status=job.status,
+    )
+
+
+def attempt_read(attempt: Attempt) -> AttemptRead:
+    stats = attempt.stats or {}
+    return AttemptRead(
+        id=attempt.id,
+        status=attempt.status,
+        created_at=attempt.created_at,
+        updated_at=attempt.updated_at,
+        ended_at=attempt.ended_at,
+        bytes_synced=attempt.bytes_synced,
+        records_synced=attempt.records_synced,
+        total_stats=msgspec.convert(stats["totalStats"], AttemptStats) if "totalStats" in stats else None,
+        stream_stats=msgspec.convert(stats["streamStats"], list[AttemptStreamStats]) if "streamStats" in stats else None,
+        failure_summary=(
+            msgspec.convert(attempt.failure_summary, AttemptFailureSummary) if attempt.failure_summary else None
+        ),
+    )
+
+
+def job_info_read(job: Job) -> JobInfoRead:
+    attempts = list(job.attempts.order_by(Attempt.number))
+    lines_by_attempt: dict[int, list[str]] = {a.id: [] for a in attempts}
+    if attempts:
+        query = LogLine.select().where(LogLine.attempt.in_([a.id for a in attempts])).order_by(LogLine.id)
+        for line in query:
+            lines_by_attempt[line.attempt_id].append(line.render())
+    return JobInfoRead(
+        job=job_read(job),
+        attempts=[AttemptInfoRead(attempt=attempt_read(a), logs=LogRead(log_lines=lines_by_attempt[a.id])) for a in attempts],
+    )

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from airpipe.errors import NotFound
+from airpipe.models import Attempt, Job, now, transaction
+from airpipe.schemas.jobs import JobIdRequestBody, JobInfoRead, JobListRequestBody, JobReadList, JobWithAttemptsRead
+from airpipe.services.converters import attempt_read, job_info_read, job_read
+
+DEFAULT_PAGE_SIZE = 200
+
+
+def get_job_model(job_id: int) -> Job:
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None:
+        raise NotFound("job", job_id)
+    return job
+
+
+def get_job(request: JobIdRequestBody) -> JobInfoRead:
+    return job_info_read(get_job_model(request.id))
+
+
+def list_jobs(request: JobListRequestBody) -> JobReadList:
+    """Newest first; ``pagination`` pages through them."""
+    types = [t.value for t in request.config_types or [request.config_type]]
+    query = Job.select().where(Job.scope == request.config_id, Job.config_type.in_(types))
+    page = request.pagination
+    limit = (page.page_size if page and page.page_size else None) or DEFAULT_PAGE_SIZE
+    offset = (page.row_offset if page and page.row_offset else None) or 0
+    jobs = list(query.order_by(Job.id.desc()).limit(limit).offset(offset))
+    attempts: dict[int, list[Attempt]] = {job.id: [] for job in jobs}
+    if jobs:
+        for attempt in Attempt.select().where(Attempt.job.in_(list(attempts))).order_by(Attempt.number):
+            attempts[attempt.job_id].append(attempt)
+    return JobReadList(
+        jobs=[JobWithAttemptsRead(job=job_read(j), attempts=[attempt_read(a) for a in attempts[j.id]]) for j in jobs],
+        total_job_count=query.count(),
+    )
+
+
+def cancel_job(request: JobIdRequestBody) -> JobInfoRead:
+    """Cancel a pending or running job; cancelling a finished job changes nothing (CONTRACT.md).
+
+    Marking the row is the whole cancel: a worker that has not claimed the job yet never starts
+    it, and one that is running it sees the mark within a second and kills its connectors.
+    """
+    with transaction():
+        job = get_job_model(request.id)
+        if not job.is_final:
+            timestamp = now()
+            job.status, job.updated_at = "cancelled", timestamp
+            job.save()
+            failure = {
+                "failures": [
+                    {
+                        "failureOrigin": "airpipe",
+                        "failureType": "manual_cancellation",
+                        "externalMessage": "The job was cancelled.",
+                        "retryable": False,
+                        "timestamp": timestamp,
+                    }
+                ]
+            }
+            (
+                Attempt.update(status="failed", ended_at=timestamp, updated_at=timestamp, failure_summary=failure)
+                .where(Attempt.job == job, Attempt.status == "running")
+                .execute()
+            )
+    return job_info_read(job)

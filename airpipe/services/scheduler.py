@@ -1,0 +1,107 @@
+"""Creating jobs: commit the job row first, then enqueue it (the database is the truth, the queue
+only delivers). Synchronous jobs (check, discover, spec) are then waited for, bounded."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import peewee
+
+from airpipe.errors import InvalidInput, JobTimeout
+from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, transaction
+from airpipe.schemas.catalog import AirbyteCatalog
+from airpipe.services import catalogs, options
+from airpipe.worker import tasks
+
+import msgspec
+
+
+def image(definition: ActorDefinition) -> dict[str, str]:
+    return {"repository": definition.docker_repository, "tag": definition.docker_image_tag}
+
+
+def run_synchronous_job(config_type: str, scope: str, config: dict[str, Any]) -> Job:
+    """Run a check/discover/spec job on a worker and wait for it to end (``JobTimeout`` if not)."""
+    job = _create_job(config_type, scope, config)
+    tasks.enqueue_job(job.id)
+    return wait_for(job.id, options.job_wait_timeout)
+
+
+def wait_for(job_id: int, timeout: float) -> Job:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        job = Job.get_by_id(job_id)
+        if job.is_final:
+            return job
+        if time.monotonic() >= deadline:
+            raise JobTimeout(f"{job.config_type} job {job.id} did not finish within {timeout:g} s; follow it with jobs/get")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def failure_message(job: Job) -> str:
+    """What went wrong in a failed job, from its last attempt's failure summary."""
+    attempt = job.attempts.order_by(Attempt.number.desc()).first()
+    failures = ((attempt.failure_summary or {}).get("failures") or []) if attempt else []
+    if failures:
+        return failures[0].get("externalMessage") or "the job failed"
+    return f"{job.config_type} job {job.id} {job.status}"
+
+
+def start_sync(connection: Connection, config_type: str = SYNC) -> Job:
+    """Create (or return the already active) sync or reset job of a connection."""
+    config = sync_config(connection)
+    try:
+        job = _create_job(config_type, str(connection.id), config)
+    except peewee.IntegrityError:
+        # The database refused a second active sync/reset for this connection: hand back the one
+        # that is running, as Airbyte's createOrGetActiveSyncJob does.
+        active = active_sync_job(connection)
+        if active is None:  # it finished between our insert and this read; try once more
+            return start_sync(connection, config_type)
+        return active
+    tasks.enqueue_job(job.id)
+    return Job.get_by_id(job.id)  # re-read: an immediate-mode queue has already run it
+
+
+def active_sync_job(connection: Connection) -> Job | None:
+    return (
+        Job.select()
+        .where(Job.scope == str(connection.id), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE))
+        .first()
+    )
+
+
+def sync_config(connection: Connection) -> dict[str, Any]:
+    """Everything a worker needs to run the connection, snapshotted into the job."""
+    source: Actor = connection.source
+    destination: Actor = connection.destination
+    catalog = msgspec.convert(connection.catalog, AirbyteCatalog)
+    return {
+        "connection_id": str(connection.id),
+        "source": {"image": image(source.definition), "config": source.configuration},
+        "destination": {"image": image(destination.definition), "config": destination.configuration},
+        "streams": catalogs.configured_streams(
+            catalog,
+            prefix=connection.prefix,
+            namespace_definition=connection.namespace_definition,
+            namespace_format=connection.namespace_format,
+        ),
+    }
+
+
+def _create_job(config_type: str, scope: str, config: dict[str, Any]) -> Job:
+    # Every job is born with its first attempt, so a client polling a pending job already sees
+    # one entry in `attempts` (CONTRACT.md); the worker that claims the job runs that attempt.
+    with transaction():
+        job = Job.create(config_type=config_type, scope=scope, config=config)
+        Attempt.create(job=job, number=1)
+    return job
+
+
+def require_success(job: Job, what: str) -> dict[str, Any]:
+    if job.status != "succeeded" or job.output is None:
+        raise InvalidInput(f"{what} failed: {failure_message(job)} (job {job.id})")
+    return job.output

@@ -1,0 +1,85 @@
+"""Secret masking: properties marked ``airbyte_secret`` in a connector spec never leave the server.
+
+Reads replace them with ``MASK``; an update that sends ``MASK`` keeps the stored value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MASK = "**********"
+
+
+def secret_paths(spec: dict[str, Any]) -> set[tuple[str, ...]]:
+    """Every property path a spec marks secret, at any depth, through oneOf/anyOf/allOf/items.
+
+    Array items share their parent's path: a secret inside a list is masked in every element.
+    """
+    found: set[tuple[str, ...]] = set()
+
+    def walk(schema: Any, path: tuple[str, ...]) -> None:
+        if not isinstance(schema, dict):
+            return
+        if schema.get("airbyte_secret") is True and path:
+            found.add(path)
+        for name, sub in (schema.get("properties") or {}).items():
+            walk(sub, (*path, name))
+        for key in ("oneOf", "anyOf", "allOf"):
+            for sub in schema.get(key) or []:
+                walk(sub, path)
+        if isinstance(schema.get("items"), dict):
+            walk(schema["items"], path)
+
+    walk(spec, ())
+    return found
+
+
+def mask(config: Any, spec: dict[str, Any]) -> Any:
+    """A copy of ``config`` with every secret value replaced by MASK."""
+    return _map_secrets(config, secret_paths(spec), (), lambda value, path: MASK)
+
+
+def keep_masked(new: Any, old: Any, spec: dict[str, Any]) -> Any:
+    """``new`` with each secret that was sent as MASK replaced by its stored value in ``old``."""
+
+    def restore(value: Any, path: tuple[str, ...]) -> Any:
+        if value != MASK:
+            return value
+        stored = _lookup(old, path)
+        return value if stored is _MISSING else stored
+
+    return _map_secrets(new, secret_paths(spec), (), restore)
+
+
+def secret_values(config: Any, spec: dict[str, Any]) -> list[str]:
+    """The secret strings in a config, for scrubbing them out of log lines."""
+    values: list[str] = []
+
+    def collect(value: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(value, (str, int, float)) and str(value):
+            values.append(str(value))
+        return value
+
+    _map_secrets(config, secret_paths(spec), (), collect)
+    return values
+
+
+_MISSING = object()
+
+
+def _map_secrets(value: Any, secrets: set[tuple[str, ...]], path: tuple[str, ...], fn: Any) -> Any:
+    if path in secrets and not isinstance(value, (dict, list)):
+        return fn(value, path)
+    if isinstance(value, dict):
+        return {key: _map_secrets(item, secrets, (*path, key), fn) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_map_secrets(item, secrets, path, fn) for item in value]
+    return value
+
+
+def _lookup(config: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(config, dict) or key not in config:
+            return _MISSING
+        config = config[key]
+    return config

@@ -1,0 +1,61 @@
+"""The Huey instance, bound to its storage by ``configure(settings)`` at start-up.
+
+Tasks are declared on ``huey`` at import time (huey's way), so the instance exists before the
+settings are known; ``configure`` then gives it Redis (production) or an SQLite file (the
+embedded default). Tests switch it to ``immediate`` mode instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huey import Huey
+from huey.consumer import Consumer
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+
+from airpipe.settings import Settings
+
+huey = Huey("airpipe", storage_class=MemoryStorage)
+
+
+@dataclass
+class RunnerOptions:
+    """What the job runner needs to know about the deployment."""
+
+    connector_env: dict[str, str] = field(default_factory=dict)
+    connector_timeout: float = 300.0
+    #: where installed third-party connectors are looked for, besides PATH
+    connector_dirs: list[Path] = field(default_factory=list)
+
+
+runner_options = RunnerOptions()
+
+
+def configure(settings: Settings) -> None:
+    if settings.redis_url:
+        huey.storage_class = RedisStorage
+        huey.storage_kwargs = {"url": settings.redis_url}
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        huey.storage_class = SqliteStorage
+        huey.storage_kwargs = {"filename": str(settings.data_dir / "queue.db")}
+    huey.name = settings.queue_name
+    huey.storage = huey.create_storage()
+    runner_options.connector_env = settings.connector_env()
+    runner_options.connector_timeout = settings.connector_timeout
+    runner_options.connector_dirs = [settings.data_dir / "connectors"]
+
+
+class EmbeddedConsumer(Consumer):
+    """A consumer running inside `airpipe serve`: uvicorn owns the process's signals, so this one
+    installs no handlers of its own; it is stopped by the app's lifespan instead."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def start_embedded_consumer(workers: int) -> Consumer:
+    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False)
+    consumer.start()
+    return consumer

@@ -1,0 +1,251 @@
+"""One sync attempt: the source's `read` piped into the destination's `write`.
+
+RECORD lines pass through as the raw bytes they arrived as; the pump only peeks at their type
+and stream to count them. STATE messages from the source go to the destination; the ones the
+destination echoes back are the checkpoints. Two threads move bytes; the calling thread owns
+the database (peewee connections are per thread): it saves progress, checkpoints and log lines
+every second, and watches for a cancel.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+
+from typing import Any
+
+import msgspec
+
+from airpipe.connectors.errors import ConnectorError
+from airpipe.connectors.launcher import ConnectorProcess, Launcher
+from airpipe.connectors.stream import parse_line, peek_type
+from airpipe.models import Attempt, Job, now
+from airpipe.worker import checkpoints
+from airpipe.worker.attempt_log import AttemptLog
+from airpipe.worker.checkpoints import state_input
+
+__all__ = ["SyncFailure", "SyncRun", "state_input"]
+
+#: how often (seconds) progress is saved and a cancel is looked for
+TICK = 1.0
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+class SyncFailure(ConnectorError):
+    def __init__(self, message: str, last_lines: list[str], *, origin: str, failure_type: str | None = None) -> None:
+        super().__init__(message, last_lines, failure_type=failure_type)
+        self.origin = origin
+
+
+class StreamCounter:
+    __slots__ = ("records", "bytes")
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.bytes = 0
+
+
+class SyncRun:
+    def __init__(
+        self, *, job_id: int, attempt_id: int, connection_id: str, streams: list[dict[str, Any]], state: Any, log: AttemptLog
+    ) -> None:
+        self.job_id = job_id
+        self.attempt_id = attempt_id
+        self.connection_id = connection_id
+        self.streams = streams
+        self.state = state
+        self.log = log
+        self.counters = {(s["stream"]["name"], s["stream"].get("namespace")): StreamCounter() for s in streams}
+        # a stream whose destination name differs (prefix, alias, namespace) needs its records rewritten
+        self.renames = {
+            (s["stream"]["name"], s["stream"].get("namespace")): (s["destination_name"], s.get("destination_namespace"))
+            for s in streams
+            if (s["destination_name"], s.get("destination_namespace")) != (s["stream"]["name"], s["stream"].get("namespace"))
+        }
+        self.states_emitted = 0
+        self.records_total = 0
+        #: records passed before each STATE sent to the destination, oldest first
+        self.records_at_state: collections.deque[int] = collections.deque()
+        self.records_committed = 0
+        self.echoed: list[dict[str, Any]] = []
+        self.echo_lock = threading.Lock()
+        self.source_error: str | None = None
+        self.source_failure_type: str | None = None
+        self.destination_error: str | None = None
+        self.destination_failure_type: str | None = None
+        self.broken_pipe = False
+        self.cancelled = False
+
+    # CATALOGS
+
+    def source_catalog(self) -> dict[str, Any]:
+        return {"streams": [_configured(s) for s in self.streams]}
+
+    def destination_catalog(self) -> dict[str, Any]:
+        streams = []
+        for s in self.streams:
+            configured = _configured(s)
+            configured["stream"] = {**configured["stream"], "name": s["destination_name"], "namespace": s.get("destination_namespace")}
+            streams.append(configured)
+        return {"streams": streams}
+
+    # RUNNING
+
+    def execute(self, source: Launcher | None, source_config: Any, destination: Launcher, destination_config: Any) -> None:
+        """Run the attempt to its end; raises SyncFailure if either side failed."""
+        self.log.info(f"sync of {len(self.streams)} stream(s) starting")
+        dest_process = destination.write(destination_config, self.destination_catalog())
+        source_process = source.read(source_config, self.source_catalog(), self.state) if source else None
+        processes = [p for p in (source_process, dest_process) if p is not None]
+        try:
+            pump = threading.Thread(target=self._pump, args=(source_process, dest_process), daemon=True)
+            drain = threading.Thread(target=self._drain, args=(dest_process,), daemon=True)
+            pump.start()
+            drain.start()
+            while pump.is_alive() or drain.is_alive():
+                pump.join(TICK) if pump.is_alive() else drain.join(TICK)
+                self._save_progress()
+                if self._is_cancelled():
+                    self.cancelled = True
+                    for process in processes:
+                        process.kill()
+                    pump.join()
+                    drain.join()
+                    break
+            source_code = source_process.wait(30) if source_process else 0
+            dest_code = dest_process.wait(30)
+        finally:
+            for process in processes:
+                process.kill()
+                process.close()
+            self._save_progress()
+        if self.cancelled:
+            return
+        self._raise_failure(source_code, dest_code)
+        self.records_committed = self.records_total
+        self._save_progress()
+        self.log.info(f"sync finished: {self.records_total} records, {self.states_emitted} state messages")
+
+    def _pump(self, source: ConnectorProcess | None, destination: ConnectorProcess) -> None:
+        """Source stdout to destination stdin. Runs in its own thread; touches no database."""
+        out = destination.stdin
+        try:
+            if source is not None:
+                for line in source.stdout:
+                    self._route(line, out)
+        except (BrokenPipeError, ValueError):
+            self.broken_pipe = True  # the destination went away; its exit code tells why
+            if source is not None:
+                source.kill()
+        finally:
+            try:
+                out.close()
+            except (BrokenPipeError, OSError):
+                self.broken_pipe = True
+
+    def _route(self, line: bytes, out: Any) -> None:
+        peek = peek_type(line)
+        if peek is not None and peek[0] == "RECORD":
+            key = (peek[1], peek[2])
+            counter = self.counters.get(key)
+            if counter is None:
+                self.log("WARN", f"record of stream {peek[1]} that is not in the catalog dropped")
+                return
+            counter.records += 1
+            counter.bytes += len(line)
+            self.records_total += 1
+            if key in self.renames:
+                line = self._renamed(line, *self.renames[key])
+            out.write(line if line.endswith(b"\n") else line + b"\n")
+            return
+        message = parse_line(line, self.log)
+        if message is None:
+            return
+        kind = message.type.value
+        if kind == "STATE":
+            self.states_emitted += 1
+            self.records_at_state.append(self.records_total)
+            out.write(line if line.endswith(b"\n") else line + b"\n")
+            out.flush()
+        elif kind == "LOG" and message.log is not None:
+            self.log(message.log.level.value, message.log.message)
+        elif kind == "TRACE" and message.trace is not None and message.trace.error is not None:
+            error = message.trace.error
+            self.source_error = error.message
+            self.source_failure_type = error.failure_type.value if error.failure_type else None
+            self.log("ERROR", f"source error: {error.message}")
+
+    def _renamed(self, line: bytes, name: str, namespace: str | None) -> bytes:
+        message = _decode(line)
+        message["record"]["stream"] = name
+        if namespace is None:
+            message["record"].pop("namespace", None)
+        else:
+            message["record"]["namespace"] = namespace
+        return _encode(message) + b"\n"
+
+    def _drain(self, destination: ConnectorProcess) -> None:
+        """Destination stdout: echoed states are checkpoints; the rest is logged."""
+        for line in destination.stdout:
+            message = parse_line(line, self.log)
+            if message is None:
+                continue
+            kind = message.type.value
+            if kind == "STATE" and message.state is not None:
+                with self.echo_lock:
+                    self.echoed.append(msgspec.to_builtins(message.state))
+                    if self.records_at_state:
+                        self.records_committed = self.records_at_state.popleft()
+            elif kind == "LOG" and message.log is not None:
+                self.log(message.log.level.value, message.log.message)
+            elif kind == "TRACE" and message.trace is not None and message.trace.error is not None:
+                error = message.trace.error
+                self.destination_error = error.message
+                self.destination_failure_type = error.failure_type.value if error.failure_type else None
+                self.log("ERROR", f"destination error: {error.message}")
+
+    # BOOKKEEPING (calling thread only)
+
+    def _save_progress(self) -> None:
+        with self.echo_lock:
+            echoed, self.echoed = self.echoed, []
+        checkpoints.save(self.connection_id, echoed)
+        self.log.flush()
+        stream_stats = [
+            {"streamName": name, "stats": {"recordsEmitted": c.records, "bytesEmitted": c.bytes}}
+            for (name, _), c in self.counters.items()
+        ]
+        total_bytes = sum(c.bytes for c in self.counters.values())
+        total = {
+            "recordsEmitted": self.records_total,
+            "bytesEmitted": total_bytes,
+            "stateMessagesEmitted": self.states_emitted,
+            "recordsCommitted": self.records_committed,
+        }
+        Attempt.update(
+            records_synced=self.records_total,
+            bytes_synced=total_bytes,
+            stats={"totalStats": total, "streamStats": stream_stats},
+            updated_at=now(),
+        ).where(Attempt.id == self.attempt_id).execute()
+
+    def _is_cancelled(self) -> bool:
+        return Job.select(Job.status).where(Job.id == self.job_id).scalar() == "cancelled"
+
+    def _raise_failure(self, source_code: int, dest_code: int) -> None:
+        last = self.log.last[-10:]
+        if self.source_error or source_code != 0:
+            message = self.source_error or f"the source exited with code {source_code}"
+            raise SyncFailure(message, last, origin="source", failure_type=self.source_failure_type)
+        if self.destination_error or dest_code != 0 or self.broken_pipe:
+            message = self.destination_error or f"the destination exited with code {dest_code}"
+            raise SyncFailure(message, last, origin="destination", failure_type=self.destination_failure_type)
+
+
+def _configured(stream: dict[str, Any]) -> dict[str, Any]:
+    """A protocol ConfiguredAirbyteStream (the catalog entries carry extra airpipe keys)."""
+    return {k: v for k, v in stream.items() if k not in ("destination_name", "destination_namespace")}
+
+

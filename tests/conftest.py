@@ -1,0 +1,145 @@
+"""Fixtures shared by the whole suite: real databases, a real queue, the app.
+
+PostgreSQL and Redis tests run against the servers named by AIRPIPE_TEST_POSTGRES_URL and
+AIRPIPE_TEST_REDIS_URL (defaults: this machine's). Where a server cannot be reached the tests
+that need it are skipped, saying why, unless AIRPIPE_TEST_REQUIRE_SERVICES=1 (CI), which turns
+the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from airpipe import models
+from airpipe.settings import Settings
+from airpipe.worker import queue
+
+POSTGRES_URL = os.environ.get("AIRPIPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("AIRPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("AIRPIPE_TEST_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({error.__class__.__name__}: {error})"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and AIRPIPE_TEST_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the test server for this session, dropped at the end."""
+    import psycopg2
+
+    name = f"airpipe_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg2.connect(POSTGRES_URL, connect_timeout=3)
+    except psycopg2.Error as exc:
+        unavailable(f"PostgreSQL at {POSTGRES_URL}", exc)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    database = models.open_database(url)
+    models.bind(database)
+    with database.connection_context():
+        models.migrate()
+    database.close_all()
+    try:
+        yield url
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at {REDIS_URL}", exc)
+    return REDIS_URL
+
+
+@pytest.fixture
+def queue_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A queue name of this test's own; any Redis keys under it are deleted afterwards."""
+    name = f"airpipe-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    if "redis_url" in request.fixturenames:
+        import redis
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        keys = list(client.scan_iter(match=f"*{name}*"))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test that uses it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'airpipe.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    # one database per session, emptied before each test instead of created anew
+    truncate(url)
+    yield url
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    truncate(postgres_url)
+    return postgres_url
+
+
+def truncate(url: str) -> None:
+    database = models.open_database(url)
+    with database.connection_context():
+        tables = ", ".join(f'"{m._meta.table_name}"' for m in models.ALL_MODELS)
+        database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    database.close_all()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, queue_name: str) -> Settings:
+    return Settings.from_env(
+        {
+            "AIRPIPE_DATA_DIR": str(tmp_path / "data"),
+            "AIRPIPE_DATABASE_URL": database_url,
+            "AIRPIPE_JOB_WAIT_TIMEOUT": "60",
+            "AIRPIPE_QUEUE_NAME": queue_name,
+        }
+    )
+
+
+@pytest.fixture
+def immediate_queue() -> Iterator[None]:
+    """Jobs run inline, in the thread that enqueues them (huey's immediate mode)."""
+    queue.huey.immediate = True
+    try:
+        yield
+    finally:
+        queue.huey.immediate = False
+
+
+@pytest.fixture
+def client(settings: Settings, immediate_queue: None) -> Iterator["TestClient"]:  # noqa: F821
+    from starlette.testclient import TestClient
+
+    from airpipe.api.app import create_app
+
+    app = create_app(settings, run_consumer=False)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+    if not models.is_sqlite():
+        models.db.obj.close_all()
