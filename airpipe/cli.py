@@ -70,7 +70,7 @@ def migrate() -> int:
 def openapi() -> int:
     from airpipe.api.openapi import spec_bytes
 
-    sys.stdout.write(spec_bytes().decode() + "\n")
+    sys.stdout.buffer.write(spec_bytes())
     return 0
 
 

@@ -38,6 +38,16 @@ class Settings:
     worker_threads: int
     #: namespaces Huey's keys in Redis, so several deployments (or test runs) can share one server
     queue_name: str
+    #: attempts a sync or reset gets before its job fails; retries wait retry_backoff * 2**n seconds
+    max_attempts: int
+    retry_backoff: float
+    #: a worker's hold on the attempt it runs; renewed every third of it, so a dead worker's
+    #: attempt is taken over at most this long after it died
+    lease_seconds: int
+    #: a source that sends nothing for this long fails its attempt
+    source_silence_timeout: float
+    #: finished jobs and their logs are deleted after this many days
+    job_retention_days: int
 
     @property
     def auth_enabled(self) -> bool:
@@ -71,6 +81,11 @@ class Settings:
             connector_timeout=env.get("CONNECTOR_TIMEOUT", 300.0, _positive_float),
             worker_threads=env.get("WORKER_THREADS", 4, _positive_int),
             queue_name=env.get("QUEUE_NAME", "airpipe", str),
+            max_attempts=env.get("MAX_ATTEMPTS", 3, _positive_int),
+            retry_backoff=env.get("RETRY_BACKOFF", 10.0, _positive_float),
+            lease_seconds=env.get("LEASE_SECONDS", 60, _positive_int),
+            source_silence_timeout=env.get("SOURCE_SILENCE_TIMEOUT", 1800.0, _positive_float),
+            job_retention_days=env.get("JOB_RETENTION_DAYS", 30, _positive_int),
         )
 
     def connector_env(self) -> dict[str, str]:

@@ -118,6 +118,8 @@ def settings(tmp_path: Path, database_url: str, queue_name: str) -> Settings:
             "AIRPIPE_DATABASE_URL": database_url,
             "AIRPIPE_JOB_WAIT_TIMEOUT": "60",
             "AIRPIPE_QUEUE_NAME": queue_name,
+            # jobs run inline in API tests, where a delayed retry would never come: one attempt
+            "AIRPIPE_MAX_ATTEMPTS": "1",
         }
     )
 

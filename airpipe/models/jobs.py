@@ -50,6 +50,11 @@ class Attempt(BaseModel):
     #: {"totalStats": {...}, "streamStats": [{"streamName", "stats"}]}
     stats = JSONField(null=True)
     failure_summary = JSONField(null=True)
+    #: not before this time may a worker start the attempt (a retry waits out its backoff)
+    scheduled_at = peewee.BigIntegerField(default=now)
+    #: the worker running the attempt holds it until then, renewing it while alive (heartbeat)
+    lease_expires_at = peewee.BigIntegerField(null=True)
+    worker = peewee.CharField(null=True)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
     ended_at = peewee.BigIntegerField(null=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import msgspec
 
@@ -12,12 +13,8 @@ from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 class ConnectionSchedule(Base):
     """if null, then no schedule is set."""
 
-    units: int
+    units: Annotated[int, msgspec.Meta(gt=0)]
     time_unit: TimeUnit
-
-    def __post_init__(self) -> None:
-        if self.units <= 0:
-            raise ValueError("units must be a positive number")
 
 
 class CronSchedule(Base):

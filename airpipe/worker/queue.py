@@ -27,6 +27,11 @@ class RunnerOptions:
     connector_timeout: float = 300.0
     #: where installed third-party connectors are looked for, besides PATH
     connector_dirs: list[Path] = field(default_factory=list)
+    max_attempts: int = 3
+    retry_backoff: float = 10.0
+    lease_seconds: int = 60
+    source_silence_timeout: float = 1800.0
+    job_retention_days: int = 30
 
 
 runner_options = RunnerOptions()
@@ -45,6 +50,11 @@ def configure(settings: Settings) -> None:
     runner_options.connector_env = settings.connector_env()
     runner_options.connector_timeout = settings.connector_timeout
     runner_options.connector_dirs = [settings.data_dir / "connectors"]
+    runner_options.max_attempts = settings.max_attempts
+    runner_options.retry_backoff = settings.retry_backoff
+    runner_options.lease_seconds = settings.lease_seconds
+    runner_options.source_silence_timeout = settings.source_silence_timeout
+    runner_options.job_retention_days = settings.job_retention_days
 
 
 class EmbeddedConsumer(Consumer):

@@ -1,12 +1,17 @@
-"""Running one job: claim it in the database, run its current attempt, record how it ended.
+"""Running one attempt of a job, and keeping every job moving.
 
-The database decides who runs what: a job is claimed by flipping it from pending to running in
-one UPDATE, so a duplicate queue message, or two workers, can never run it twice.
+The database decides who runs what. A worker takes an attempt by setting its lease in one
+conditional UPDATE, so a duplicate queue message or a second worker can never run it twice, and
+renews the lease while it works (a heartbeat). ``tick`` finds attempts whose lease expired (their
+worker died) and jobs whose queue message was lost, and hands them back to the queue.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -16,100 +21,208 @@ import msgspec
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import Launcher
 from airpipe.connectors.registry import resolve
-from airpipe.models import Attempt, ConnectionState, Job, db, now, transaction
+from airpipe.models import ACTIVE, FINAL, RESET, SYNC, Attempt, ConnectionState, Job, LogLine, db, now, transaction
 from airpipe.worker import sync
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.queue import runner_options
 
 logger = logging.getLogger("airpipe.worker")
 
-#: a pending job this old (seconds) whose queue message was never delivered is enqueued again
+#: an attempt that has been due this long (seconds) without any worker taking it lost its queue message
 LOST_AFTER = 60
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+RETRIED = (SYNC, RESET)
 
 
 class Cancelled(Exception):
     """The job was cancelled while it ran; the cancel already wrote its status."""
 
 
-def run_job(job_id: int) -> None:
+class Failure(msgspec.Struct):
+    message: str
+    origin: str
+    failure_type: str = "system_error"
+
+    @property
+    def retryable(self) -> bool:
+        return self.failure_type != "config_error"
+
+
+def run_job(job_id: int) -> float | None:
+    """Run the job's current attempt. Returns the delay after which the job must run again (a
+    retry was scheduled), or None."""
     with db.connection_context():
-        if not _claim(job_id):
-            return
-        job = Job.get_by_id(job_id)
-        attempt = _current_attempt(job)
+        claimed = _claim(job_id)
+        if claimed is None:
+            return None
+        job, attempt = claimed
         log = AttemptLog(attempt.id, job.config.get("secrets") or [])
-        try:
-            output = HANDLERS[job.config_type](job, attempt, log)
-        except Cancelled:
-            log.info("the job was cancelled")
-            log.close()
-            return
-        except ConnectorError as exc:
-            log.error(str(exc))
-            _fail(job, attempt, log, exc.message, origin=_origin(job, exc), failure_type=exc.failure_type or "system_error")
-        except Exception as exc:  # anything else is our bug: keep the traceback in the log, not in the API
-            logger.exception("job %s failed", job_id)
-            log.error(traceback.format_exc())
-            _fail(job, attempt, log, f"airpipe failed to run the job: {exc}", origin="airpipe", failure_type="system_error")
-        else:
-            _succeed(job, attempt, log, output)
+        with Heartbeat(attempt.id, runner_options.lease_seconds):
+            try:
+                output = HANDLERS[job.config_type](job, attempt, log)
+            except Cancelled:
+                log.info("the job was cancelled")
+                log.close()
+                return None
+            except ConnectorError as exc:
+                log.error(str(exc))
+                failure = Failure(exc.message, _origin(job, exc), exc.failure_type or "system_error")
+            except Exception as exc:  # our own bug: the traceback goes to the log, not to the API
+                logger.exception("job %s failed", job_id)
+                log.error(traceback.format_exc())
+                failure = Failure(f"airpipe failed to run the job: {exc}", "airpipe")
+            else:
+                log.close()
+                _succeed(job, attempt, output)
+                return None
+        log.close()
+        return fail_attempt(job, attempt, failure)
 
 
-def _origin(job: Job, exc: ConnectorError) -> str:
-    if isinstance(exc, sync.SyncFailure):
-        return exc.origin
-    return "destination" if job.config_type == "check_connection_destination" else "source"
+def tick() -> list[tuple[int, float]]:
+    """The periodic sweep: ``(job_id, delay)`` for every job to enqueue again.
 
-
-def lost_job_ids() -> list[int]:
+    - an attempt whose lease expired lost its worker: it fails, and is retried if it may be;
+    - an attempt due for a while that no worker took lost its queue message: it is re-sent;
+    - finished jobs older than the retention period are deleted with their logs.
+    """
+    due: list[tuple[int, float]] = []
     with db.connection_context():
-        query = Job.select(Job.id).where(Job.status == "pending", Job.created_at < now() - LOST_AFTER)
-        return [job.id for job in query]
+        timestamp = now()
+        expired = Attempt.select().where(Attempt.status == "running", Attempt.lease_expires_at < timestamp)
+        for attempt in expired:
+            failure = Failure(f"the worker running this attempt ({attempt.worker}) stopped responding", "airpipe")
+            delay = fail_attempt(attempt.job, attempt, failure, expected_lease=attempt.lease_expires_at)
+            if delay is not None:
+                due.append((attempt.job_id, delay))
+        lost = (
+            Attempt.select(Attempt.job)
+            .join(Job)
+            .where(
+                Attempt.status == "running",
+                Attempt.lease_expires_at.is_null(),
+                Attempt.scheduled_at < timestamp - LOST_AFTER,
+                Job.status.in_(ACTIVE),
+            )
+        )
+        due += [(attempt.job_id, 0.0) for attempt in lost]
+        _prune(timestamp - runner_options.job_retention_days * 86400)
+    return due
 
 
-def _claim(job_id: int) -> bool:
-    with transaction():
-        return Job.update(status="running", updated_at=now()).where(Job.id == job_id, Job.status == "pending").execute() == 1
-
-
-def _current_attempt(job: Job) -> Attempt:
-    attempt = job.attempts.where(Attempt.status == "running").order_by(Attempt.number.desc()).first()
-    if attempt is None:
-        with transaction():
-            attempt = Attempt.create(job=job, number=job.attempts.count() + 1)
-    return attempt
-
-
-def _succeed(job: Job, attempt: Attempt, log: AttemptLog, output: Any) -> None:
-    log.close()
+def _claim(job_id: int) -> tuple[Job, Attempt] | None:
     timestamp = now()
     with transaction():
-        Attempt.update(status="succeeded", ended_at=timestamp, updated_at=timestamp).where(
+        job = Job.get_or_none(Job.id == job_id)
+        if job is None or job.status in FINAL:
+            return None
+        attempt = job.attempts.where(Attempt.status == "running").order_by(Attempt.number.desc()).first()
+        if attempt is None or attempt.scheduled_at > timestamp:
+            return None  # nothing to run, or a retry whose backoff is not over (its own message will come)
+        taken = (
+            Attempt.update(lease_expires_at=timestamp + runner_options.lease_seconds, worker=WORKER_ID, updated_at=timestamp)
+            .where(Attempt.id == attempt.id, (Attempt.lease_expires_at.is_null()) | (Attempt.lease_expires_at < timestamp))
+            .execute()
+        )
+        if taken != 1:
+            return None
+        Job.update(status="running", updated_at=timestamp).where(Job.id == job.id, Job.status.in_(ACTIVE)).execute()
+    return Job.get_by_id(job_id), Attempt.get_by_id(attempt.id)
+
+
+class Heartbeat:
+    """Renews an attempt's lease every third of its length, from a thread of its own."""
+
+    def __init__(self, attempt_id: int, lease_seconds: int) -> None:
+        self.attempt_id = attempt_id
+        self.lease_seconds = lease_seconds
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{attempt_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.lease_seconds / 3):
+            try:
+                with db.connection_context():
+                    Attempt.update(lease_expires_at=now() + self.lease_seconds).where(
+                        Attempt.id == self.attempt_id, Attempt.status == "running"
+                    ).execute()
+            except Exception:  # a missed beat is retried at the next one; the lease has slack
+                logger.warning("heartbeat of attempt %s failed", self.attempt_id, exc_info=True)
+
+
+def _succeed(job: Job, attempt: Attempt, output: Any) -> None:
+    timestamp = now()
+    with transaction():
+        Attempt.update(status="succeeded", ended_at=timestamp, updated_at=timestamp, lease_expires_at=None).where(
             Attempt.id == attempt.id, Attempt.status == "running"
         ).execute()
         # `status == running`: a job cancelled meanwhile stays cancelled
         Job.update(status="succeeded", output=output, updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
 
 
-def _fail(job: Job, attempt: Attempt, log: AttemptLog, message: str, *, origin: str, failure_type: str) -> None:
-    log.close()
+def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease: int | None = None) -> float | None:
+    """Fail the attempt; then either create the next one (returns its backoff delay) or fail the job.
+
+    ``expected_lease`` (from the sweep) makes this a no-op if the attempt's worker renewed the
+    lease in the meantime: it was slow, not dead.
+    """
     timestamp = now()
-    failure = {
+    summary = {
         "failures": [
             {
-                "failureOrigin": origin,
-                "failureType": failure_type,
-                "externalMessage": message,
-                "retryable": failure_type != "config_error",
+                "failureOrigin": failure.origin,
+                "failureType": failure.failure_type,
+                "externalMessage": failure.message,
+                "retryable": failure.retryable,
                 "timestamp": timestamp,
             }
         ]
     }
+    retry = failure.retryable and job.config_type in RETRIED and attempt.number < runner_options.max_attempts
+    delay = runner_options.retry_backoff * 2 ** (attempt.number - 1) if retry else None
     with transaction():
-        Attempt.update(status="failed", ended_at=timestamp, updated_at=timestamp, failure_summary=failure).where(
-            Attempt.id == attempt.id, Attempt.status == "running"
-        ).execute()
-        Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
+        condition = (Attempt.id == attempt.id) & (Attempt.status == "running")
+        if expected_lease is not None:
+            condition &= Attempt.lease_expires_at == expected_lease
+        updated = (
+            Attempt.update(status="failed", ended_at=timestamp, updated_at=timestamp, lease_expires_at=None, failure_summary=summary)
+            .where(condition)
+            .execute()
+        )
+        if updated != 1 or Job.select(Job.status).where(Job.id == job.id).scalar() != "running":
+            return None  # cancelled, or already handled by someone else
+        if delay is not None:
+            # the job keeps reading `running` between attempts (CONTRACT.md)
+            Attempt.create(job=job.id, number=attempt.number + 1, scheduled_at=timestamp + int(delay))
+            Job.update(updated_at=timestamp).where(Job.id == job.id).execute()
+        else:
+            Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
+    if delay is not None:
+        logger.info("job %s attempt %s failed (%s); retrying in %g s", job.id, attempt.number, failure.message, delay)
+    return delay
+
+
+def _prune(before: int) -> None:
+    with transaction():
+        old = Job.select(Job.id).where(Job.status.in_(FINAL), Job.updated_at < before)
+        attempts = Attempt.select(Attempt.id).where(Attempt.job.in_(old))
+        LogLine.delete().where(LogLine.attempt.in_(attempts)).execute()
+        Attempt.delete().where(Attempt.job.in_(old)).execute()
+        Job.delete().where(Job.id.in_(old)).execute()
+
+
+def _origin(job: Job, exc: ConnectorError) -> str:
+    if isinstance(exc, sync.SyncFailure):
+        return exc.origin
+    return "destination" if job.config_type == "check_connection_destination" else "source"
 
 
 def launcher(image: dict[str, str], log: AttemptLog) -> Launcher:
@@ -143,9 +256,10 @@ def _sync(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
         streams=config["streams"],
         state=sync.state_input(stored),
         log=log,
+        silence_timeout=runner_options.source_silence_timeout,
     )
-    run.execute(launcher(config["source"]["image"], log), config["source"]["config"],
-                launcher(config["destination"]["image"], log), config["destination"]["config"])
+    source, destination = config["source"], config["destination"]
+    run.execute(launcher(source["image"], log), source["config"], launcher(destination["image"], log), destination["config"])
     if run.cancelled:
         raise Cancelled
     return None

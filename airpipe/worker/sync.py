@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 
 from typing import Any
 
@@ -49,7 +50,15 @@ class StreamCounter:
 
 class SyncRun:
     def __init__(
-        self, *, job_id: int, attempt_id: int, connection_id: str, streams: list[dict[str, Any]], state: Any, log: AttemptLog
+        self,
+        *,
+        job_id: int,
+        attempt_id: int,
+        connection_id: str,
+        streams: list[dict[str, Any]],
+        state: Any,
+        log: AttemptLog,
+        silence_timeout: float = 1800.0,
     ) -> None:
         self.job_id = job_id
         self.attempt_id = attempt_id
@@ -77,6 +86,9 @@ class SyncRun:
         self.destination_failure_type: str | None = None
         self.broken_pipe = False
         self.cancelled = False
+        self.silence_timeout = silence_timeout
+        self.silent = False
+        self.last_source_line = time.monotonic()
 
     # CATALOGS
 
@@ -107,8 +119,9 @@ class SyncRun:
             while pump.is_alive() or drain.is_alive():
                 pump.join(TICK) if pump.is_alive() else drain.join(TICK)
                 self._save_progress()
-                if self._is_cancelled():
-                    self.cancelled = True
+                self.cancelled = self._is_cancelled()
+                self.silent = pump.is_alive() and time.monotonic() - self.last_source_line > self.silence_timeout
+                if self.cancelled or self.silent:
                     for process in processes:
                         process.kill()
                     pump.join()
@@ -134,6 +147,7 @@ class SyncRun:
         try:
             if source is not None:
                 for line in source.stdout:
+                    self.last_source_line = time.monotonic()
                     self._route(line, out)
         except (BrokenPipeError, ValueError):
             self.broken_pipe = True  # the destination went away; its exit code tells why
@@ -236,6 +250,8 @@ class SyncRun:
 
     def _raise_failure(self, source_code: int, dest_code: int) -> None:
         last = self.log.last[-10:]
+        if self.silent:
+            raise SyncFailure(f"the source sent nothing for {self.silence_timeout:g} s and was stopped", last, origin="source")
         if self.source_error or source_code != 0:
             message = self.source_error or f"the source exited with code {source_code}"
             raise SyncFailure(message, last, origin="source", failure_type=self.source_failure_type)

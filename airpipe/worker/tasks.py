@@ -10,7 +10,9 @@ from airpipe.worker.queue import huey
 
 @huey.task(name="airpipe.run_job")
 def run_job(job_id: int) -> None:
-    runner.run_job(job_id)
+    delay = runner.run_job(job_id)
+    if delay is not None:
+        run_job.schedule(args=(job_id,), delay=delay)
 
 
 def enqueue_job(job_id: int) -> None:
@@ -18,9 +20,17 @@ def enqueue_job(job_id: int) -> None:
     run_job(job_id)
 
 
-@huey.periodic_task(crontab(minute="*"), name="airpipe.requeue_lost_jobs")
-def requeue_lost_jobs() -> None:
-    """A lost queue message must never lose a job: anything still pending a while after it was
-    created is enqueued again. Claiming is atomic, so a duplicate message is harmless."""
-    for job_id in runner.lost_job_ids():
-        run_job(job_id)
+@huey.periodic_task(crontab(minute="*"), name="airpipe.tick")
+def tick() -> None:
+    """Every minute: take over attempts of dead workers, re-send lost queue messages, prune."""
+    for job_id, delay in runner.tick():
+        if delay:
+            run_job.schedule(args=(job_id,), delay=delay)
+        else:
+            run_job(job_id)
+
+
+@huey.on_startup()
+def recover_on_startup() -> None:
+    """A worker that (re)starts picks up what a dead one left behind at once, not a minute later."""
+    tick.call_local()
