@@ -121,7 +121,9 @@ def example(
     if kind == "string":
         return EXAMPLE_UUID if schema.get("format") == "uuid" else (name or "string")
     if kind in ("integer", "number"):
-        return 0
+        if "minimum" in schema:
+            return schema["minimum"]
+        return schema["exclusiveMinimum"] + 1 if "exclusiveMinimum" in schema else 0
     if kind == "boolean":
         return True
     if kind == "array":
