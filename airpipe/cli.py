@@ -8,7 +8,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="airpipe", description="A self-hostable data-integration service speaking Airbyte's Configuration API.")
+    parser = argparse.ArgumentParser(
+        prog="airpipe", description="A self-hostable data-integration service speaking Airbyte's Configuration API."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="serve the API (and, without Redis, run jobs in-process)")
     commands.add_parser("worker", help="run jobs from the queue (production: one or more per machine)")

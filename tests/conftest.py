@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from airpipe import models
 from airpipe.settings import Settings
@@ -135,9 +136,7 @@ def immediate_queue() -> Iterator[None]:
 
 
 @pytest.fixture
-def client(settings: Settings, immediate_queue: None) -> Iterator["TestClient"]:  # noqa: F821
-    from starlette.testclient import TestClient
-
+def client(settings: Settings, immediate_queue: None) -> Iterator[TestClient]:
     from airpipe.api.app import create_app
 
     app = create_app(settings, run_consumer=False)

@@ -22,9 +22,7 @@ def airpipe_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, InvalidInput):
         body: object = InvalidInputExceptionInfo(
             message=exc.message,
-            validation_errors=[
-                InvalidInputProperty(property_path=e.path, invalid_value=e.value, message=e.message) for e in exc.errors
-            ],
+            validation_errors=[InvalidInputProperty(property_path=e.path, invalid_value=e.value, message=e.message) for e in exc.errors],
         )
     else:
         body = KnownExceptionInfo(message=exc.message, id=exc.id if isinstance(exc, NotFound) else None)

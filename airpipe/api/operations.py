@@ -35,72 +35,75 @@ class Operation:
         return f"{self.resource}.{self.verb}"
 
 
-O = Operation
+op = Operation
 
+# One row per line, unformatted: the table reads as the API's table of contents.
+# fmt: off
 OPERATIONS: list[Operation] = [
     # WORKSPACE
-    O("workspaces", "create", w.WorkspaceCreate, workspaces.create_workspace, w.WorkspaceRead, "Create a workspace"),
-    O("workspaces", "delete", w.WorkspaceIdRequestBody, workspaces.delete_workspace, None, "Delete a workspace"),
-    O("workspaces", "list", None, workspaces.list_workspaces, w.WorkspaceReadList, "List all workspaces"),
-    O("workspaces", "get", w.WorkspaceIdRequestBody, workspaces.get_workspace, w.WorkspaceRead, "Find workspace by ID"),
-    O("workspaces", "get_by_slug", w.SlugRequestBody, workspaces.get_workspace_by_slug, w.WorkspaceRead, "Find workspace by slug"),
-    O("workspaces", "update", w.WorkspaceUpdate, workspaces.update_workspace, w.WorkspaceRead, "Update workspace state"),
+    op("workspaces", "create", w.WorkspaceCreate, workspaces.create_workspace, w.WorkspaceRead, "Create a workspace"),
+    op("workspaces", "delete", w.WorkspaceIdRequestBody, workspaces.delete_workspace, None, "Delete a workspace"),
+    op("workspaces", "list", None, workspaces.list_workspaces, w.WorkspaceReadList, "List all workspaces"),
+    op("workspaces", "get", w.WorkspaceIdRequestBody, workspaces.get_workspace, w.WorkspaceRead, "Find workspace by ID"),
+    op("workspaces", "get_by_slug", w.SlugRequestBody, workspaces.get_workspace_by_slug, w.WorkspaceRead, "Find workspace by slug"),
+    op("workspaces", "update", w.WorkspaceUpdate, workspaces.update_workspace, w.WorkspaceRead, "Update workspace state"),
     # SOURCE DEFINITION
-    O("source_definitions", "create", d.SourceDefinitionCreate, definitions.create_source_definition, d.SourceDefinitionRead, "Creates a sourceDefinition"),
-    O("source_definitions", "update", d.SourceDefinitionUpdate, definitions.update_source_definition, d.SourceDefinitionRead, "Update a sourceDefinition"),
-    O("source_definitions", "list", None, definitions.list_source_definitions, d.SourceDefinitionReadList, "List all the sourceDefinitions"),
-    O("source_definitions", "get", d.SourceDefinitionIdRequestBody, definitions.get_source_definition, d.SourceDefinitionRead, "Get a sourceDefinition"),
-    O("source_definition_specifications", "get", d.SourceDefinitionIdRequestBody, definitions.get_source_definition_specification, d.SourceDefinitionSpecificationRead, "Get specification for a sourceDefinition"),
+    op("source_definitions", "create", d.SourceDefinitionCreate, definitions.create_source_definition, d.SourceDefinitionRead, "Creates a sourceDefinition"),
+    op("source_definitions", "update", d.SourceDefinitionUpdate, definitions.update_source_definition, d.SourceDefinitionRead, "Update a sourceDefinition"),
+    op("source_definitions", "list", None, definitions.list_source_definitions, d.SourceDefinitionReadList, "List all the sourceDefinitions"),
+    op("source_definitions", "get", d.SourceDefinitionIdRequestBody, definitions.get_source_definition, d.SourceDefinitionRead, "Get a sourceDefinition"),
+    op("source_definition_specifications", "get", d.SourceDefinitionIdRequestBody, definitions.get_source_definition_specification, d.SourceDefinitionSpecificationRead, "Get specification for a sourceDefinition"),
     # SOURCE
-    O("sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
-    O("sources", "update", a.SourceUpdate, actors.update_source, a.SourceRead, "Update a source"),
-    O("sources", "list", w.WorkspaceIdRequestBody, actors.list_sources, a.SourceReadList, "List sources for workspace"),
-    O("sources", "get", a.SourceIdRequestBody, actors.get_source, a.SourceRead, "Get source"),
-    O("sources", "delete", a.SourceIdRequestBody, actors.delete_source, None, "Delete a source"),
-    O("sources", "check_connection", a.SourceIdRequestBody, actors.check_source, a.CheckConnectionRead, "Check connection to the source"),
-    O("sources", "check_connection_for_update", a.SourceUpdate, actors.check_source_for_update, a.CheckConnectionRead, "Check connection for a proposed update to a source"),
-    O("sources", "discover_schema", a.SourceIdRequestBody, actors.discover_source_schema, a.SourceDiscoverSchemaRead, "Discover the schema of the source"),
+    op("sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
+    op("sources", "update", a.SourceUpdate, actors.update_source, a.SourceRead, "Update a source"),
+    op("sources", "list", w.WorkspaceIdRequestBody, actors.list_sources, a.SourceReadList, "List sources for workspace"),
+    op("sources", "get", a.SourceIdRequestBody, actors.get_source, a.SourceRead, "Get source"),
+    op("sources", "delete", a.SourceIdRequestBody, actors.delete_source, None, "Delete a source"),
+    op("sources", "check_connection", a.SourceIdRequestBody, actors.check_source, a.CheckConnectionRead, "Check connection to the source"),
+    op("sources", "check_connection_for_update", a.SourceUpdate, actors.check_source_for_update, a.CheckConnectionRead, "Check connection for a proposed update to a source"),
+    op("sources", "discover_schema", a.SourceIdRequestBody, actors.discover_source_schema, a.SourceDiscoverSchemaRead, "Discover the schema of the source"),
     # DESTINATION DEFINITION
-    O("destination_definitions", "create", d.DestinationDefinitionCreate, definitions.create_destination_definition, d.DestinationDefinitionRead, "Creates a destinationsDefinition"),
-    O("destination_definitions", "update", d.DestinationDefinitionUpdate, definitions.update_destination_definition, d.DestinationDefinitionRead, "Update destinationDefinition"),
-    O("destination_definitions", "list", None, definitions.list_destination_definitions, d.DestinationDefinitionReadList, "List all the destinationDefinitions"),
-    O("destination_definitions", "get", d.DestinationDefinitionIdRequestBody, definitions.get_destination_definition, d.DestinationDefinitionRead, "Get destinationDefinition"),
-    O("destination_definition_specifications", "get", d.DestinationDefinitionIdRequestBody, definitions.get_destination_definition_specification, d.DestinationDefinitionSpecificationRead, "Get specification for a destinationDefinition"),
+    op("destination_definitions", "create", d.DestinationDefinitionCreate, definitions.create_destination_definition, d.DestinationDefinitionRead, "Creates a destinationsDefinition"),
+    op("destination_definitions", "update", d.DestinationDefinitionUpdate, definitions.update_destination_definition, d.DestinationDefinitionRead, "Update destinationDefinition"),
+    op("destination_definitions", "list", None, definitions.list_destination_definitions, d.DestinationDefinitionReadList, "List all the destinationDefinitions"),
+    op("destination_definitions", "get", d.DestinationDefinitionIdRequestBody, definitions.get_destination_definition, d.DestinationDefinitionRead, "Get destinationDefinition"),
+    op("destination_definition_specifications", "get", d.DestinationDefinitionIdRequestBody, definitions.get_destination_definition_specification, d.DestinationDefinitionSpecificationRead, "Get specification for a destinationDefinition"),
     # DESTINATION
-    O("destinations", "create", a.DestinationCreate, actors.create_destination, a.DestinationRead, "Create a destination"),
-    O("destinations", "update", a.DestinationUpdate, actors.update_destination, a.DestinationRead, "Update a destination"),
-    O("destinations", "list", w.WorkspaceIdRequestBody, actors.list_destinations, a.DestinationReadList, "List configured destinations for a workspace"),
-    O("destinations", "get", a.DestinationIdRequestBody, actors.get_destination, a.DestinationRead, "Get configured destination"),
-    O("destinations", "delete", a.DestinationIdRequestBody, actors.delete_destination, None, "Delete the destination"),
-    O("destinations", "check_connection", a.DestinationIdRequestBody, actors.check_destination, a.CheckConnectionRead, "Check connection to the destination"),
-    O("destinations", "check_connection_for_update", a.DestinationUpdate, actors.check_destination_for_update, a.CheckConnectionRead, "Check connection for a proposed update to a destination"),
+    op("destinations", "create", a.DestinationCreate, actors.create_destination, a.DestinationRead, "Create a destination"),
+    op("destinations", "update", a.DestinationUpdate, actors.update_destination, a.DestinationRead, "Update a destination"),
+    op("destinations", "list", w.WorkspaceIdRequestBody, actors.list_destinations, a.DestinationReadList, "List configured destinations for a workspace"),
+    op("destinations", "get", a.DestinationIdRequestBody, actors.get_destination, a.DestinationRead, "Get configured destination"),
+    op("destinations", "delete", a.DestinationIdRequestBody, actors.delete_destination, None, "Delete the destination"),
+    op("destinations", "check_connection", a.DestinationIdRequestBody, actors.check_destination, a.CheckConnectionRead, "Check connection to the destination"),
+    op("destinations", "check_connection_for_update", a.DestinationUpdate, actors.check_destination_for_update, a.CheckConnectionRead, "Check connection for a proposed update to a destination"),
     # CONNECTION
-    O("connections", "create", c.ConnectionCreate, connections.create_connection, c.ConnectionRead, "Create a connection between a source and a destination"),
-    O("connections", "update", c.ConnectionUpdate, connections.update_connection, c.ConnectionRead, "Update a connection"),
-    O("connections", "list", w.WorkspaceIdRequestBody, connections.list_connections, c.ConnectionReadList, "Returns all connections for a workspace"),
-    O("connections", "get", c.ConnectionIdRequestBody, connections.get_connection, c.ConnectionRead, "Get a connection"),
-    O("connections", "delete", c.ConnectionIdRequestBody, connections.delete_connection, None, "Delete a connection"),
-    O("connections", "sync", c.ConnectionIdRequestBody, connections.sync_connection, j.JobInfoRead, "Trigger a manual sync of the connection"),
-    O("connections", "reset", c.ConnectionIdRequestBody, connections.reset_connection, j.JobInfoRead, "Reset the data for the connection"),
+    op("connections", "create", c.ConnectionCreate, connections.create_connection, c.ConnectionRead, "Create a connection between a source and a destination"),
+    op("connections", "update", c.ConnectionUpdate, connections.update_connection, c.ConnectionRead, "Update a connection"),
+    op("connections", "list", w.WorkspaceIdRequestBody, connections.list_connections, c.ConnectionReadList, "Returns all connections for a workspace"),
+    op("connections", "get", c.ConnectionIdRequestBody, connections.get_connection, c.ConnectionRead, "Get a connection"),
+    op("connections", "delete", c.ConnectionIdRequestBody, connections.delete_connection, None, "Delete a connection"),
+    op("connections", "sync", c.ConnectionIdRequestBody, connections.sync_connection, j.JobInfoRead, "Trigger a manual sync of the connection"),
+    op("connections", "reset", c.ConnectionIdRequestBody, connections.reset_connection, j.JobInfoRead, "Reset the data for the connection"),
     # STATE AND OPERATIONS
-    O("state", "get", c.ConnectionIdRequestBody, state.get_state, st.ConnectionState, "Fetch the current state for a connection"),
-    O("operations", "list", c.ConnectionIdRequestBody, health.list_operations, m.OperationReadList, "List operations for connection"),
+    op("state", "get", c.ConnectionIdRequestBody, state.get_state, st.ConnectionState, "Fetch the current state for a connection"),
+    op("operations", "list", c.ConnectionIdRequestBody, health.list_operations, m.OperationReadList, "List operations for connection"),
     # SCHEDULER (unsaved configs)
-    O("scheduler/sources", "check_connection", a.SourceCoreConfig, actors.check_source_config, a.CheckConnectionRead, "Run check connection for a given source configuration"),
-    O("scheduler/sources", "discover_schema", a.SourceCoreConfig, actors.discover_source_config_schema, a.SourceDiscoverSchemaRead, "Run discover schema for a given source configuration"),
-    O("scheduler/destinations", "check_connection", a.DestinationCoreConfig, actors.check_destination_config, a.CheckConnectionRead, "Run check connection for a given destination configuration"),
+    op("scheduler/sources", "check_connection", a.SourceCoreConfig, actors.check_source_config, a.CheckConnectionRead, "Run check connection for a given source configuration"),
+    op("scheduler/sources", "discover_schema", a.SourceCoreConfig, actors.discover_source_config_schema, a.SourceDiscoverSchemaRead, "Run discover schema for a given source configuration"),
+    op("scheduler/destinations", "check_connection", a.DestinationCoreConfig, actors.check_destination_config, a.CheckConnectionRead, "Run check connection for a given destination configuration"),
     # JOBS
-    O("jobs", "list", j.JobListRequestBody, jobs.list_jobs, j.JobReadList, "Returns recent jobs for a connection, newest first"),
-    O("jobs", "get", j.JobIdRequestBody, jobs.get_job, j.JobInfoRead, "Get information about a job"),
-    O("jobs", "cancel", j.JobIdRequestBody, jobs.cancel_job, j.JobInfoRead, "Cancels a job"),
+    op("jobs", "list", j.JobListRequestBody, jobs.list_jobs, j.JobReadList, "Returns recent jobs for a connection, newest first"),
+    op("jobs", "get", j.JobIdRequestBody, jobs.get_job, j.JobInfoRead, "Get information about a job"),
+    op("jobs", "cancel", j.JobIdRequestBody, jobs.cancel_job, j.JobInfoRead, "Cancels a job"),
     # WEB BACKEND
-    O("web_backend/connections", "list", w.WorkspaceIdRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
-    O("web_backend/connections", "get", c.ConnectionIdRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),
-    O("web_backend/sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
-    O("web_backend/sources", "recreate", a.SourceRecreate, actors.recreate_source, a.SourceRead, "Recreate a source"),
-    O("web_backend/destinations", "create", a.DestinationCreate, actors.create_destination, a.DestinationRead, "Create a destination"),
-    O("web_backend/destinations", "recreate", a.DestinationRecreate, actors.recreate_destination, a.DestinationRead, "Recreate a destination"),
+    op("web_backend/connections", "list", w.WorkspaceIdRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
+    op("web_backend/connections", "get", c.ConnectionIdRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),
+    op("web_backend/sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
+    op("web_backend/sources", "recreate", a.SourceRecreate, actors.recreate_source, a.SourceRead, "Recreate a source"),
+    op("web_backend/destinations", "create", a.DestinationCreate, actors.create_destination, a.DestinationRead, "Create a destination"),
+    op("web_backend/destinations", "recreate", a.DestinationRecreate, actors.recreate_destination, a.DestinationRead, "Recreate a destination"),
 ]
+# fmt: on
 
 #: GET endpoints: path, service, response
 GETS: list[tuple[str, Callable[..., Any], type]] = [

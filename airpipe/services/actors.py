@@ -30,7 +30,7 @@ from airpipe.schemas.base import CheckConnectionStatus
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
 from airpipe.services import catalogs, definitions, scheduler
 from airpipe.services.converters import destination_read, source_read
-from airpipe.services.secrets import keep_masked
+from airpipe.services.secrets import keep_masked, secret_values
 from airpipe.services.validation import validate_config
 from airpipe.services.workspaces import get_workspace_model
 
@@ -44,7 +44,9 @@ def get_actor(actor_type: str, actor_id: uuid.UUID) -> Actor:
     return actor
 
 
-def _create(actor_type: str, workspace_id: uuid.UUID, definition_id: uuid.UUID, config: dict[str, Any], name: str) -> tuple[Actor, dict[str, Any]]:
+def _create(
+    actor_type: str, workspace_id: uuid.UUID, definition_id: uuid.UUID, config: dict[str, Any], name: str
+) -> tuple[Actor, dict[str, Any]]:
     get_workspace_model(workspace_id)
     definition = definitions.get_definition(actor_type, definition_id)
     spec = definitions.specification(definition)
@@ -89,15 +91,21 @@ def _list(actor_type: str, workspace_id: uuid.UUID) -> list[tuple[Actor, dict[st
     return [(actor, definitions.specification(actor.definition)) for actor in actors]
 
 
+def _job_config(definition: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """What a check or discover job runs, with the config's secret values for the log scrubber."""
+    spec = definitions.specification(definition)
+    return {"image": scheduler.image(definition), "config": config, "secrets": secret_values(config, spec)}
+
+
 def _check(actor_type: str, scope: uuid.UUID, definition: Any, config: dict[str, Any]) -> CheckConnectionRead:
-    job = scheduler.run_synchronous_job(_CHECK_JOB[actor_type], str(scope), {"image": scheduler.image(definition), "config": config})
+    job = scheduler.run_synchronous_job(_CHECK_JOB[actor_type], str(scope), _job_config(definition, config))
     if job.status == "succeeded" and job.output:
         return CheckConnectionRead(status=CheckConnectionStatus(job.output["status"]), message=job.output.get("message"))
     return CheckConnectionRead(status=CheckConnectionStatus.failed, message=scheduler.failure_message(job))
 
 
 def discover(definition: Any, config: dict[str, Any], scope: uuid.UUID) -> SourceDiscoverSchemaRead:
-    job = scheduler.run_synchronous_job("discover_schema", str(scope), {"image": scheduler.image(definition), "config": config})
+    job = scheduler.run_synchronous_job("discover_schema", str(scope), _job_config(definition, config))
     catalog = catalogs.from_discovered(scheduler.require_success(job, "Discovering the schema"))
     return SourceDiscoverSchemaRead(schema=catalogs.to_source_schema(catalog), catalog=catalog)
 
@@ -189,9 +197,7 @@ def delete_destination(request: DestinationIdRequestBody) -> None:
 
 def recreate_destination(request: DestinationRecreate) -> DestinationRead:
     get_actor(DESTINATION, request.destination_id)
-    created = _create(
-        DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name
-    )
+    created = _create(DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name)
     _delete(DESTINATION, request.destination_id)
     return destination_read(*created)
 

@@ -85,9 +85,7 @@ def from_source_schema(schema: SourceSchema, default_mode: SyncMode | None = Non
         config = AirbyteStreamConfiguration(
             sync_mode=mode,
             cursor_field=s.cursor_field or s.default_cursor_field,
-            destination_sync_mode=(
-                DestinationSyncMode.append if mode is SyncMode.incremental else DestinationSyncMode.overwrite
-            ),
+            destination_sync_mode=(DestinationSyncMode.append if mode is SyncMode.incremental else DestinationSyncMode.overwrite),
             alias_name=s.name,
             selected=s.selected is not False,
         )
@@ -153,10 +151,16 @@ def validate_against(catalog: AirbyteCatalog, field: str) -> None:
         if config.selected is False:
             continue
         if stream.supported_sync_modes and config.sync_mode not in stream.supported_sync_modes:
-            errors.append(FieldError(f"{path}.config.syncMode", f"stream {stream.name} does not support {config.sync_mode.value}", config.sync_mode.value))
+            errors.append(
+                FieldError(
+                    f"{path}.config.syncMode", f"stream {stream.name} does not support {config.sync_mode.value}", config.sync_mode.value
+                )
+            )
         if config.sync_mode is SyncMode.incremental and not (config.cursor_field or stream.source_defined_cursor):
             errors.append(FieldError(f"{path}.config.cursorField", f"stream {stream.name} needs a cursor field for incremental sync"))
-        if config.destination_sync_mode is DestinationSyncMode.append_dedup and not (config.primary_key or stream.source_defined_primary_key):
+        if config.destination_sync_mode is DestinationSyncMode.append_dedup and not (
+            config.primary_key or stream.source_defined_primary_key
+        ):
             errors.append(FieldError(f"{path}.config.primaryKey", f"stream {stream.name} needs a primary key for append_dedup"))
     if errors:
         raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in errors), errors)

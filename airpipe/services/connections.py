@@ -6,6 +6,7 @@ import msgspec
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
 from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, now, transaction
+from airpipe.schemas.base import ScheduleType
 from airpipe.schemas.connections import (
     ConnectionCreate,
     ConnectionIdRequestBody,
@@ -15,7 +16,6 @@ from airpipe.schemas.connections import (
     ConnectionUpdate,
     ScheduleData,
 )
-from airpipe.schemas.base import ScheduleType
 from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
 from airpipe.services import catalogs, scheduler
@@ -42,7 +42,9 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
     source = get_actor(SOURCE, request.source_id)
     destination = get_actor(DESTINATION, request.destination_id)
     if source.workspace_id != destination.workspace_id:
-        raise InvalidInput.field("$.destinationId", "the source and the destination belong to different workspaces", str(request.destination_id))
+        raise InvalidInput.field(
+            "$.destinationId", "the source and the destination belong to different workspaces", str(request.destination_id)
+        )
     if request.sync_catalog is not None:
         catalog = request.sync_catalog
         catalogs.validate_against(catalog, "syncCatalog")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, LogLine, Workspace
 from airpipe.schemas.actors import DestinationRead, SourceRead
 from airpipe.schemas.catalog import AirbyteCatalog
@@ -22,8 +24,6 @@ from airpipe.schemas.jobs import (
 from airpipe.schemas.workspaces import WorkspaceRead
 from airpipe.services import catalogs
 from airpipe.services.secrets import mask
-
-import msgspec
 
 
 def workspace_read(workspace: Workspace) -> WorkspaceRead:
@@ -140,9 +140,7 @@ def attempt_read(attempt: Attempt) -> AttemptRead:
         records_synced=attempt.records_synced,
         total_stats=msgspec.convert(stats["totalStats"], AttemptStats) if "totalStats" in stats else None,
         stream_stats=msgspec.convert(stats["streamStats"], list[AttemptStreamStats]) if "streamStats" in stats else None,
-        failure_summary=(
-            msgspec.convert(attempt.failure_summary, AttemptFailureSummary) if attempt.failure_summary else None
-        ),
+        failure_summary=(msgspec.convert(attempt.failure_summary, AttemptFailureSummary) if attempt.failure_summary else None),
     )
 
 

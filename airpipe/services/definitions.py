@@ -47,7 +47,9 @@ def ensure_builtin_definitions() -> None:
 
 def get_definition(actor_type: str, definition_id: uuid.UUID) -> ActorDefinition:
     definition = ActorDefinition.get_or_none(
-        ActorDefinition.id == definition_id, ActorDefinition.actor_type == actor_type, ActorDefinition.tombstone == False  # noqa: E712
+        ActorDefinition.id == definition_id,
+        ActorDefinition.actor_type == actor_type,
+        ActorDefinition.tombstone == False,  # noqa: E712
     )
     if definition is None:
         raise NotFound(f"{actor_type}_definition", definition_id)

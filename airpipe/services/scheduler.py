@@ -6,15 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 import peewee
 
 from airpipe.errors import InvalidInput, JobTimeout
 from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, transaction
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.services import catalogs, options
+from airpipe.services.secrets import secret_values
 from airpipe.worker import tasks
-
-import msgspec
 
 
 def image(definition: ActorDefinition) -> dict[str, str]:
@@ -67,11 +67,7 @@ def start_sync(connection: Connection, config_type: str = SYNC) -> Job:
 
 
 def active_sync_job(connection: Connection) -> Job | None:
-    return (
-        Job.select()
-        .where(Job.scope == str(connection.id), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE))
-        .first()
-    )
+    return Job.select().where(Job.scope == str(connection.id), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE)).first()
 
 
 def sync_config(connection: Connection) -> dict[str, Any]:
@@ -79,8 +75,13 @@ def sync_config(connection: Connection) -> dict[str, Any]:
     source: Actor = connection.source
     destination: Actor = connection.destination
     catalog = msgspec.convert(connection.catalog, AirbyteCatalog)
+    secrets = [
+        *secret_values(source.configuration, source.definition.spec or {}),
+        *secret_values(destination.configuration, destination.definition.spec or {}),
+    ]
     return {
         "connection_id": str(connection.id),
+        "secrets": secrets,
         "source": {"image": image(source.definition), "config": source.configuration},
         "destination": {"image": image(destination.definition), "config": destination.configuration},
         "streams": catalogs.configured_streams(

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+import msgspec
+
 from airpipe.models import ConnectionState as StoredState
 from airpipe.schemas.connections import ConnectionIdRequestBody
 from airpipe.schemas.state import ConnectionState
 from airpipe.services.connections import get_connection_model
-
-import msgspec
 
 
 def get_state(request: ConnectionIdRequestBody) -> ConnectionState:
@@ -14,11 +14,7 @@ def get_state(request: ConnectionIdRequestBody) -> ConnectionState:
     if stored is None:
         return ConnectionState(connection_id=connection.id, state_type="not_set")
     if stored.state_type == "stream":
-        return msgspec.convert(
-            {"connectionId": str(connection.id), "stateType": "stream", "streamState": stored.state}, ConnectionState
-        )
+        return msgspec.convert({"connectionId": str(connection.id), "stateType": "stream", "streamState": stored.state}, ConnectionState)
     if stored.state_type == "global":
-        return msgspec.convert(
-            {"connectionId": str(connection.id), "stateType": "global", "globalState": stored.state}, ConnectionState
-        )
+        return msgspec.convert({"connectionId": str(connection.id), "stateType": "global", "globalState": stored.state}, ConnectionState)
     return ConnectionState(connection_id=connection.id, state_type="legacy", state=stored.state)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from airpipe.models import RESET, SYNC, Connection, Job
 from airpipe.schemas.connections import ConnectionIdRequestBody, WbConnectionRead, WbConnectionReadList
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
@@ -9,8 +11,6 @@ from airpipe.services import definitions
 from airpipe.services.connections import get_connection_model, workspace_connections
 from airpipe.services.converters import connection_read, destination_read, source_read
 from airpipe.services.scheduler import active_sync_job
-
-import msgspec
 
 
 def get_connection(request: ConnectionIdRequestBody) -> WbConnectionRead:

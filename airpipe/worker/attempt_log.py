@@ -59,7 +59,11 @@ class AttemptLog:
         if self.dropped:
             with self.lock:
                 self.pending.append(
-                    {"attempt": self.attempt_id, "timestamp": now(), "level": "WARN",
-                     "message": f"{self.dropped} more log lines were dropped (the limit is {MAX_LINES} per attempt)"}
+                    {
+                        "attempt": self.attempt_id,
+                        "timestamp": now(),
+                        "level": "WARN",
+                        "message": f"{self.dropped} more log lines were dropped (the limit is {MAX_LINES} per attempt)",
+                    }
                 )
         self.flush()

@@ -15,7 +15,10 @@ def state_input(stored: ConnectionState | None) -> Any:
         return None
     if stored.state_type == "stream":
         return [
-            {"type": "STREAM", "stream": {"stream_descriptor": _descriptor_out(s["streamDescriptor"]), "stream_state": s.get("streamState")}}
+            {
+                "type": "STREAM",
+                "stream": {"stream_descriptor": _descriptor_out(s["streamDescriptor"]), "stream_state": s.get("streamState")},
+            }
             for s in stored.state
         ]
     if stored.state_type == "global":
@@ -44,7 +47,8 @@ def save(connection_id: str, messages: list[dict[str, Any]]) -> None:
         for message in messages:
             state_type, state = _fold(state_type, state, message)
         ConnectionState.insert(connection=connection_id, state_type=state_type, state=state, updated_at=now()).on_conflict(
-            conflict_target=[ConnectionState.connection], update={ConnectionState.state_type: state_type, ConnectionState.state: state, ConnectionState.updated_at: now()}
+            conflict_target=[ConnectionState.connection],
+            update={ConnectionState.state_type: state_type, ConnectionState.state: state, ConnectionState.updated_at: now()},
         ).execute()
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import threading
 import time
-
 from typing import Any
 
 import msgspec
@@ -228,8 +227,7 @@ class SyncRun:
         checkpoints.save(self.connection_id, echoed)
         self.log.flush()
         stream_stats = [
-            {"streamName": name, "stats": {"recordsEmitted": c.records, "bytesEmitted": c.bytes}}
-            for (name, _), c in self.counters.items()
+            {"streamName": name, "stats": {"recordsEmitted": c.records, "bytesEmitted": c.bytes}} for (name, _), c in self.counters.items()
         ]
         total_bytes = sum(c.bytes for c in self.counters.values())
         total = {
@@ -263,5 +261,3 @@ class SyncRun:
 def _configured(stream: dict[str, Any]) -> dict[str, Any]:
     """A protocol ConfiguredAirbyteStream (the catalog entries carry extra airpipe keys)."""
     return {k: v for k, v in stream.items() if k not in ("destination_name", "destination_namespace")}
-
-
