@@ -32,10 +32,24 @@ def decode_body(body: bytes, request_type: type | None) -> Any:
         return None
     if not isinstance(raw, dict):
         raise InvalidInput.field("$", f"Expected a JSON object, got {type(raw).__name__}", raw)
+    _refuse_nul(raw, "$")
     try:
         return msgspec.convert(raw, request_type)
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc), raw) from None
+
+
+def _refuse_nul(value: Any, path: str) -> None:
+    """NUL cannot be stored in a PostgreSQL text column, so no string field may contain one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput.field(path, "must not contain NUL (\\u0000) characters", value.replace("\x00", "\\u0000"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{path}[{index}]")
 
 
 def _invalid(text: str, raw: Any) -> InvalidInput:

@@ -1,4 +1,7 @@
-"""Configuration: workspaces, connector definitions, sources and destinations, connections."""
+"""Configuration: workspaces, connector definitions, sources and destinations, connections.
+
+User-given strings are TEXT, not VARCHAR(255): PostgreSQL would refuse a longer name.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,9 @@ DESTINATION = "destination"
 class Workspace(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
     customer_id = peewee.UUIDField(default=uuid.uuid4)
-    name = peewee.CharField()
-    slug = peewee.CharField()
-    email = peewee.CharField(null=True)
+    name = peewee.TextField()
+    slug = peewee.TextField()
+    email = peewee.TextField(null=True)
     initial_setup_complete = peewee.BooleanField(default=False)
     onboarding_complete = peewee.BooleanField(default=False)
     anonymous_data_collection = peewee.BooleanField(default=False)
@@ -32,13 +35,13 @@ class ActorDefinition(BaseModel):
 
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
     actor_type = peewee.CharField()
-    name = peewee.CharField()
-    docker_repository = peewee.CharField()
-    docker_image_tag = peewee.CharField()
-    documentation_url = peewee.CharField(null=True)
+    name = peewee.TextField()
+    docker_repository = peewee.TextField()
+    docker_image_tag = peewee.TextField()
+    documentation_url = peewee.TextField(null=True)
     #: the connector's cached `spec` output and the tag it was read from
     spec = JSONField(null=True)
-    spec_tag = peewee.CharField(null=True)
+    spec_tag = peewee.TextField(null=True)
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
 
@@ -54,7 +57,7 @@ class Actor(BaseModel):
     actor_type = peewee.CharField()
     workspace = peewee.ForeignKeyField(Workspace, backref="actors")
     definition = peewee.ForeignKeyField(ActorDefinition, backref="actors")
-    name = peewee.CharField()
+    name = peewee.TextField()
     configuration = JSONField()
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
@@ -67,7 +70,7 @@ class Actor(BaseModel):
 
 class Connection(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    name = peewee.CharField()
+    name = peewee.TextField()
     source = peewee.ForeignKeyField(Actor, backref="source_connections")
     destination = peewee.ForeignKeyField(Actor, backref="destination_connections")
     status = peewee.CharField(default="active")
@@ -76,11 +79,11 @@ class Connection(BaseModel):
     schedule_type = peewee.CharField(default="manual")
     schedule_units = peewee.BigIntegerField(null=True)
     schedule_time_unit = peewee.CharField(null=True)
-    cron_expression = peewee.CharField(null=True)
-    cron_time_zone = peewee.CharField(null=True)
-    prefix = peewee.CharField(default="")
+    cron_expression = peewee.TextField(null=True)
+    cron_time_zone = peewee.TextField(null=True)
+    prefix = peewee.TextField(default="")
     namespace_definition = peewee.CharField(default="source")
-    namespace_format = peewee.CharField(null=True)
+    namespace_format = peewee.TextField(null=True)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -99,6 +99,9 @@ class ConnectionStateType(enum.Enum):
     legacy = "legacy"
     not_set = "not_set"
 
+
+#: the API's integers are int64 (job ids, counts, timestamps); a larger number is a 422, not an overflow
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 #: a connector's configuration, validated against its spec by the services, not by msgspec
 ConnectorConfig = dict[str, Any]

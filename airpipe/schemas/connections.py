@@ -13,7 +13,7 @@ from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 class ConnectionSchedule(Base):
     """if null, then no schedule is set."""
 
-    units: Annotated[int, msgspec.Meta(gt=0)]
+    units: Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
     time_unit: TimeUnit
 
 

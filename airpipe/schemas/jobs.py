@@ -1,21 +1,19 @@
 from __future__ import annotations
 
-from airpipe.schemas.base import AttemptStatus, Base, JobConfigType, JobStatus
+from typing import Annotated
+
+import msgspec
+
+from airpipe.schemas.base import AttemptStatus, Base, Int64, JobConfigType, JobStatus
 
 
 class JobIdRequestBody(Base):
-    id: int
+    id: Int64
 
 
 class Pagination(Base):
-    page_size: int | None = None
-    row_offset: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.page_size is not None and self.page_size < 1:
-            raise ValueError("pageSize must be at least 1")
-        if self.row_offset is not None and self.row_offset < 0:
-            raise ValueError("rowOffset must not be negative")
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+    row_offset: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
 
 
 class JobListRequestBody(Base, kw_only=True):

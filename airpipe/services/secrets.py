@@ -11,7 +11,9 @@ MASK = "**********"
 
 
 def secret_paths(spec: dict[str, Any]) -> set[tuple[str, ...]]:
-    """Every property path a spec marks secret, at any depth, through oneOf/anyOf/allOf/items.
+    """Every property path a connector spec marks secret, at any depth, through
+    oneOf/anyOf/allOf/items. ``spec`` is the connector's `spec` output; the JSON Schema walked
+    is its ``connectionSpecification``.
 
     Array items share their parent's path: a secret inside a list is masked in every element.
     """
@@ -30,7 +32,7 @@ def secret_paths(spec: dict[str, Any]) -> set[tuple[str, ...]]:
         if isinstance(schema.get("items"), dict):
             walk(schema["items"], path)
 
-    walk(spec, ())
+    walk(spec.get("connectionSpecification") or {}, ())
     return found
 
 
