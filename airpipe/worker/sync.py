@@ -85,6 +85,7 @@ class SyncRun:
         self.destination_failure_type: str | None = None
         self.broken_pipe = False
         self.cancelled = False
+        self.source_code: int | None = None
         self.silence_timeout = silence_timeout
         self.silent = False
         self.last_source_line = time.monotonic()
@@ -141,22 +142,31 @@ class SyncRun:
         self.log.info(f"sync finished: {self.records_total} records, {self.states_emitted} state messages")
 
     def _pump(self, source: ConnectorProcess | None, destination: ConnectorProcess) -> None:
-        """Source stdout to destination stdin. Runs in its own thread; touches no database."""
+        """Source stdout to destination stdin. Runs in its own thread; touches no database.
+
+        The end of the destination's input means "commit": it is closed only after a source that
+        succeeded. After a failed source the destination is killed instead, so an overwrite
+        leaves the previous data in place and only states it already echoed count.
+        """
         out = destination.stdin
         try:
             if source is not None:
                 for line in source.stdout:
                     self.last_source_line = time.monotonic()
                     self._route(line, out)
+                self.source_code = source.wait(30)
         except (BrokenPipeError, ValueError):
             self.broken_pipe = True  # the destination went away; its exit code tells why
             if source is not None:
                 source.kill()
-        finally:
-            try:
-                out.close()
-            except (BrokenPipeError, OSError):
-                self.broken_pipe = True
+            return
+        if source is not None and (self.source_code != 0 or self.source_error):
+            destination.kill()
+            return
+        try:
+            out.close()
+        except (BrokenPipeError, OSError):
+            self.broken_pipe = True
 
     def _route(self, line: bytes, out: Any) -> None:
         peek = peek_type(line)

@@ -1,0 +1,1 @@
+"""Running connectors: the five-verb launcher, stdout parsing, the registry and the shared entrypoint."""

@@ -1,0 +1,94 @@
+"""From a definition's ``dockerRepository`` to the command that runs the connector.
+
+airpipe runs no containers: a repository names a program. The built-ins are Python modules of
+this package; any other ``owner/source-foo`` is an executable called ``source-foo``, which is what
+Airbyte's connectors published on PyPI (``pip install airbyte-source-foo``) install.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from airpipe.connectors.errors import ConnectorNotFound
+
+
+@dataclass(frozen=True)
+class BuiltinDefinition:
+    """A connector definition that ships with airpipe; the service layer seeds these on first start."""
+
+    id: uuid.UUID
+    actor_type: str  # "source" or "destination"
+    name: str
+    docker_repository: str
+    docker_image_tag: str
+    documentation_url: str
+    module: str
+
+
+# The ids are fixed so every installation (and every test database) agrees on them.
+FAKER = BuiltinDefinition(
+    id=uuid.UUID("a3395a42-d499-4316-9233-0451ac0673d1"),
+    actor_type="source",
+    name="Faker",
+    docker_repository="airpipe/source-faker",
+    docker_image_tag="0.1.0",
+    documentation_url="https://docs.airbyte.com/integrations/sources/faker",
+    module="airpipe.connectors.builtin.faker",
+)
+LOCAL_JSON = BuiltinDefinition(
+    id=uuid.UUID("610eabab-b1f9-4421-9c46-9ff173672120"),
+    actor_type="destination",
+    name="Local JSON",
+    docker_repository="airpipe/destination-local-json",
+    docker_image_tag="0.1.0",
+    documentation_url="https://docs.airbyte.com/integrations/destinations/local-json",
+    module="airpipe.destinations.local_json",
+)
+
+BUILTIN_DEFINITIONS: list[BuiltinDefinition] = [FAKER, LOCAL_JSON]
+
+_BUILTINS = {definition.docker_repository: definition for definition in BUILTIN_DEFINITIONS}
+
+# A program name we are willing to look up: no path separators, no "..", no options.
+_PROGRAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def resolve(docker_repository: str, docker_image_tag: str | None = None, *, search_dirs: Iterable[str | Path] = ()) -> list[str]:
+    """The command (argv prefix) for a connector; the verb and its arguments go after it.
+
+    Built-ins run with this interpreter. Any other ``owner/name`` is an executable ``name`` found
+    first in ``search_dirs`` (e.g. ``<data dir>/connectors/<name>/bin``), then on PATH. The tag is
+    not used to pick a program: what is installed is what runs (one version per installation).
+    Raises ConnectorNotFound, saying how to install the connector.
+    """
+    builtin = _BUILTINS.get(docker_repository)
+    if builtin is not None:
+        return [sys.executable, "-m", builtin.module]
+    owner, _, name = docker_repository.rpartition("/")
+    if not _PROGRAM.fullmatch(name):
+        raise ConnectorNotFound(f"connector {docker_repository!r} is not a valid repository name (expected owner/name)")
+    dirs = [str(Path(d).absolute()) for d in search_dirs]
+    found = (shutil.which(name, path=os.pathsep.join(dirs)) if dirs else None) or shutil.which(name)
+    if found is None:
+        package = install_hint(docker_repository)
+        raise ConnectorNotFound(
+            f"connector {docker_repository} is not installed: run `pip install {package}` or `airpipe connectors install {package}`"
+        )
+    return [found]
+
+
+def install_hint(docker_repository: str) -> str:
+    """The PyPI package that provides a repository's program: Airbyte's own are ``airbyte-<name>``."""
+    owner, _, name = docker_repository.rpartition("/")
+    return f"airbyte-{name}" if owner == "airbyte" else name
+
+
+def is_builtin(docker_repository: str) -> bool:
+    return docker_repository in _BUILTINS

@@ -1,0 +1,1 @@
+"""Destinations that ship with airpipe, each a protocol ``write`` program: ``python -m airpipe.destinations.<name>``."""
