@@ -17,7 +17,7 @@ class ConnectionSchedule(Base):
     time_unit: TimeUnit
 
 
-class CronSchedule(Base):
+class CronSchedule(Base, omit_defaults=False):  # the time zone is always shown, UTC too
     cron_expression: str
     cron_time_zone: str = "UTC"
 

@@ -42,15 +42,22 @@ def mask(config: Any, spec: dict[str, Any]) -> Any:
 
 
 def keep_masked(new: Any, old: Any, spec: dict[str, Any]) -> Any:
-    """``new`` with each secret that was sent as MASK replaced by its stored value in ``old``."""
+    """``new`` with each secret that was sent as MASK replaced by its stored value in ``old``
+    (walked side by side, so an element of a list is restored from the same element)."""
+    secrets = secret_paths(spec)
 
-    def restore(value: Any, path: tuple[str, ...]) -> Any:
-        if value != MASK:
-            return value
-        stored = _lookup(old, path)
-        return value if stored is _MISSING else stored
+    def walk(value: Any, stored: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(value, dict):
+            before = stored if isinstance(stored, dict) else {}
+            return {key: walk(item, before.get(key, _MISSING), (*path, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            before = stored if isinstance(stored, list) else []
+            return [walk(item, before[i] if i < len(before) else _MISSING, path) for i, item in enumerate(value)]
+        if path in secrets and value == MASK and stored is not _MISSING:
+            return stored
+        return value
 
-    return _map_secrets(new, secret_paths(spec), (), restore)
+    return walk(new, old, ())
 
 
 def secret_values(config: Any, spec: dict[str, Any]) -> list[str]:

@@ -39,7 +39,8 @@ def validate_config(config: dict[str, Any], spec: dict[str, Any], *, field: str 
             message = "is required"
             value = None
         else:
-            message = _describe(error)
+            # jsonschema quotes the value in its message: quote the masked one instead
+            message = _describe(error).replace(repr(error.instance), repr(_lookup(shown, path)))
             value = _lookup(shown, path)
         errors.append(FieldError("$." + ".".join([field, *path]), message, value))
     if errors:
