@@ -48,6 +48,8 @@ class Settings:
     source_silence_timeout: float
     #: finished jobs and their logs are deleted after this many days
     job_retention_days: int
+    #: the Fernet key that encrypts connector configs at rest; unset: a key file in the data dir
+    secret_key: bytes | None
 
     @property
     def auth_enabled(self) -> bool:
@@ -86,7 +88,33 @@ class Settings:
             lease_seconds=env.get("LEASE_SECONDS", 60, _positive_int),
             source_silence_timeout=env.get("SOURCE_SILENCE_TIMEOUT", 1800.0, _positive_float),
             job_retention_days=env.get("JOB_RETENTION_DAYS", 30, _positive_int),
+            secret_key=env.get("SECRET_KEY", None, _fernet_key),
         )
+
+    def load_secret_key(self) -> bytes:
+        """AIRPIPE_SECRET_KEY, or the key file of the data directory, created on first use.
+
+        Every process of a deployment must use the same key: set AIRPIPE_SECRET_KEY when API
+        and workers run on different machines.
+        """
+        if self.secret_key is not None:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            from cryptography.fernet import Fernet
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process of this deployment created it a moment ago
+            else:
+                with os.fdopen(descriptor, "wb") as file:
+                    file.write(Fernet.generate_key())
+        try:
+            return _fernet_key(path.read_text().strip())
+        except ValueError as exc:
+            raise SettingsError("AIRPIPE_SECRET_KEY", f"is unset and the key file {path} is not valid: {exc}") from None
 
     def connector_env(self) -> dict[str, str]:
         """What connector processes are told about this deployment (and nothing more)."""
@@ -127,6 +155,21 @@ def _redis_url(value: str) -> str:
     if not value.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError("expected redis://host:port/db")
     return value
+
+
+def _fernet_key(value: str) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        if len(base64.urlsafe_b64decode(value.encode())) == 32:
+            return value.encode()
+    except (binascii.Error, ValueError):
+        pass
+    raise ValueError(f"expected a Fernet key: 32 url-safe base64-encoded bytes (make one with {_NEW_KEY})")
+
+
+_NEW_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 
 
 def _port(value: str) -> int:

@@ -19,6 +19,7 @@ from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
 from airpipe.api.routing import build_routes
 from airpipe.errors import SettingsError
+from airpipe.services import schedules
 from airpipe.services.definitions import ensure_builtin_definitions
 from airpipe.services.workspaces import ensure_default_workspace
 from airpipe.settings import Settings
@@ -35,8 +36,10 @@ def prepare(settings: Settings) -> None:
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     models.bind(models.open_database(settings.database_url))
+    models.use_key(settings.load_secret_key())
     queue.configure(settings)
     services.configure(local_root=settings.local_root, job_wait_timeout=settings.job_wait_timeout)
+    schedules.register_tick_hook()  # this process's embedded consumer ticks: start scheduled syncs
     with models.db.connection_context():
         if models.is_sqlite():
             models.migrate()

@@ -1,6 +1,7 @@
 """Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
 
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, Workspace
+from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, db, is_sqlite, now, open_database, transaction
 from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
@@ -29,5 +30,5 @@ __all__ = [
     "migrate",
     "now",
     "open_database",
-    "transaction",
+    "transaction", "use_key",
 ]

@@ -9,6 +9,7 @@ import uuid
 
 import peewee
 
+from airpipe.models.crypto import EncryptedJSONField
 from airpipe.models.db import BaseModel, JSONField, now
 
 SOURCE = "source"
@@ -58,7 +59,8 @@ class Actor(BaseModel):
     workspace = peewee.ForeignKeyField(Workspace, backref="actors")
     definition = peewee.ForeignKeyField(ActorDefinition, backref="actors")
     name = peewee.TextField()
-    configuration = JSONField()
+    #: encrypted at rest: it holds the connector's credentials
+    configuration = EncryptedJSONField()
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
@@ -86,6 +88,8 @@ class Connection(BaseModel):
     namespace_format = peewee.TextField(null=True)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
+    #: when the schedule last fired (epoch seconds); null before its first run (services/schedules.py)
+    last_scheduled_at = peewee.BigIntegerField(null=True)
 
     @classmethod
     def visible(cls) -> peewee.ModelSelect:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import peewee
 
+from airpipe.models.crypto import EncryptedJSONField
 from airpipe.models.db import BaseModel, JSONField, now
 
 SYNC = "sync"
@@ -18,8 +19,9 @@ class Job(BaseModel):
     #: the configId of the API: connection id for syncs, actor or definition id for the rest
     scope = peewee.CharField()
     status = peewee.CharField(default="pending")
-    #: everything the worker needs to run the job, snapshotted when it was created
-    config = JSONField()
+    #: everything the worker needs to run the job, snapshotted when it was created; encrypted
+    #: at rest because it carries the connectors' configurations
+    config = EncryptedJSONField()
     #: what a synchronous job (check, discover, spec) produced
     output = JSONField(null=True)
     created_at = peewee.BigIntegerField(default=now)

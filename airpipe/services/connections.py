@@ -18,7 +18,7 @@ from airpipe.schemas.connections import (
 )
 from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
-from airpipe.services import catalogs, scheduler
+from airpipe.services import catalogs, scheduler, schedules
 from airpipe.services.actors import discover, get_actor
 from airpipe.services.converters import connection_read, job_info_read
 from airpipe.services.workspaces import get_workspace_model
@@ -120,8 +120,7 @@ def _apply_schedule(
         cron = schedule_data.cron if schedule_data else None
         if cron is None:
             raise InvalidInput.field("$.scheduleData.cron", "is required when scheduleType is cron")
-        if len(cron.cron_expression.split()) not in (5, 6, 7):
-            raise InvalidInput.field("$.scheduleData.cron.cronExpression", "is not a cron expression", cron.cron_expression)
+        schedules.validate_cron(cron.cron_expression, cron.cron_time_zone)
         connection.cron_expression, connection.cron_time_zone = cron.cron_expression, cron.cron_time_zone
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from huey import crontab
 
 from airpipe.worker import runner
 from airpipe.worker.queue import huey
+
+logger = logging.getLogger("airpipe.worker")
+
+#: more work for the periodic tick, registered by the layers above (the worker imports no
+#: services): each is called once a tick, and one that raises is logged and does not stop the rest
+periodic_hooks: list[Callable[[], object]] = []
 
 
 @huey.task(name="airpipe.run_job")
@@ -22,12 +31,20 @@ def enqueue_job(job_id: int) -> None:
 
 @huey.periodic_task(crontab(minute="*"), name="airpipe.tick")
 def tick() -> None:
-    """Every minute: take over attempts of dead workers, re-send lost queue messages, prune."""
-    for job_id, delay in runner.tick():
-        if delay:
-            run_job.schedule(args=(job_id,), delay=delay)
-        else:
-            run_job(job_id)
+    """Every minute: take over attempts of dead workers, re-send lost queue messages, prune;
+    then run the ``periodic_hooks`` (start the scheduled syncs)."""
+    try:
+        for job_id, delay in runner.tick():
+            if delay:
+                run_job.schedule(args=(job_id,), delay=delay)
+            else:
+                run_job(job_id)
+    finally:
+        for hook in list(periodic_hooks):
+            try:
+                hook()
+            except Exception:
+                logger.exception("periodic hook %r failed", hook)
 
 
 @huey.on_startup()
