@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 .DEFAULT_GOAL := help
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/airpipe: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,13 @@ migrate: install ## Create or upgrade the database schema
 test: install ## Run the test suite (PostgreSQL/Redis tests skip when those servers are down)
 	$(BIN)/pytest
 
+test-connectors: install ## Install real connectors from PyPI and run them end to end (slow at first: downloads)
+	$(BIN)/pytest -m pypi tests/integration
+
 lint: install ## Check style with ruff
 	$(BIN)/ruff check airpipe tests
 
 spec: install ## Regenerate specs/openapi.json from the route table and the Structs
 	$(BIN)/airpipe openapi > specs/openapi.json
 
-.PHONY: help install serve worker migrate test lint spec
+.PHONY: help install serve worker migrate test test-connectors lint spec

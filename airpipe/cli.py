@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airpipe.models import ActorDefinition
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,12 +21,25 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run jobs from the queue (production: one or more per machine)")
     commands.add_parser("migrate", help="create or upgrade the database schema and seed the defaults")
     commands.add_parser("openapi", help="print the OpenAPI document of the API")
+    connectors_parser = commands.add_parser(
+        "connectors",
+        help="install connector packages from PyPI (on every machine that runs jobs) and list them",
+        description="Connector packages live in virtualenvs under $AIRPIPE_DATA_DIR/connectors; each connector "
+        "they install is registered as a definition (airbyte-source-faker gives airbyte/source-faker, "
+        "tagged with the package version).",
+    )
+    verbs = connectors_parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    install = verbs.add_parser("install", help="install or upgrade a connector package and register its definitions")
+    install.add_argument("package", help="airbyte-source-faker, airbyte-source-faker==7.2.1, NAME @ URL, or a wheel file")
+    verbs.add_parser("list", help="list the installed connectors, their versions and definitions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from airpipe.errors import SettingsError
 
     try:
+        if args.command == "connectors":
+            return connectors(args)
         return COMMANDS[args.command]()
     except SettingsError as exc:
         print(f"airpipe: {exc}", file=sys.stderr)
@@ -44,13 +62,16 @@ def serve() -> int:
 
 def worker() -> int:
     from airpipe import models
+    from airpipe.services.schedules import register_tick_hook
     from airpipe.settings import Settings
     from airpipe.worker import queue, tasks  # noqa: F401  (registers the tasks)
 
     settings = Settings.from_env()
     models.bind(models.open_database(settings.database_url))
+    models.use_key(settings.load_secret_key())
     queue.configure(settings)
-    queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread").run()
+    register_tick_hook()  # the tick starts the connections' scheduled syncs
+    queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", max_delay=queue.MAX_POLL_DELAY).run()
     return 0
 
 
@@ -62,11 +83,81 @@ def migrate() -> int:
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     models.bind(models.open_database(settings.database_url))
+    models.use_key(settings.load_secret_key())
     with models.db.connection_context():
         version = models.migrate()
         seed()
     print(f"database at schema version {version}")
     return 0
+
+
+def connectors(args: argparse.Namespace) -> int:
+    from airpipe import models
+    from airpipe.errors import SettingsError
+    from airpipe.settings import Settings
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    models.bind(models.open_database(settings.database_url))
+    # before a long install, not after it
+    with models.db.connection_context():
+        if models.is_sqlite():
+            models.migrate()  # as `airpipe serve` does
+        elif models.current_version() != models.CURRENT_VERSION:
+            raise SettingsError("AIRPIPE_DATABASE_URL", "names a database whose schema is not current: run `airpipe migrate`")
+    connectors_dir = settings.data_dir / "connectors"  # where the worker looks (worker/queue.py)
+    if args.verb == "install":
+        return _install_connector(args.package, connectors_dir)
+    return _list_connectors(connectors_dir)
+
+
+def _install_connector(package: str, connectors_dir: Path) -> int:
+    from airpipe import models
+    from airpipe.connectors import installer
+    from airpipe.services.definitions import register_connector
+
+    try:
+        connector = installer.install(package, connectors_dir, on_output=lambda line: print(line, file=sys.stderr))
+    except installer.InstallError as exc:  # pip's output is already on the terminal
+        print(f"airpipe: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"installed {connector.package} {connector.version} in {connector.venv}")
+    with models.db.connection_context():
+        for program in connector.programs:
+            definition = register_connector(
+                program.actor_type, program.name, program.docker_repository, connector.version, connector.documentation_url
+            )
+            print(f"registered {_describe(definition)}")
+    return 0
+
+
+def _list_connectors(connectors_dir: Path) -> int:
+    from airpipe import models
+    from airpipe.connectors.installer import installed
+    from airpipe.connectors.registry import is_builtin
+
+    found = installed(connectors_dir)
+    if not found:
+        print(f"no connectors installed in {connectors_dir}: add one with `airpipe connectors install PACKAGE`")
+        return 0
+    with models.db.connection_context():
+        live = models.ActorDefinition.select().where(models.ActorDefinition.tombstone == False)
+        definitions = [d for d in live if not is_builtin(d.docker_repository)]
+    for connector in found:
+        print(f"{connector.package} {connector.version} in {connector.venv}")
+        for program in connector.programs:
+            # the registry runs the program named after the slash, whatever the owner
+            runs = [d for d in definitions if d.docker_repository.rpartition("/")[2] == program.executable]
+            for definition in runs:
+                print(f"  {program.executable}: {_describe(definition)}")
+            if not runs:
+                print(f"  {program.executable}: no definition (`airpipe connectors install {connector.package}` registers one)")
+    return 0
+
+
+def _describe(definition: ActorDefinition) -> str:
+    image = f"{definition.docker_repository}:{definition.docker_image_tag}"
+    return f"{definition.actor_type} definition {definition.id} {definition.name!r}: {image}"
 
 
 def openapi() -> int:

@@ -52,7 +52,44 @@ LOCAL_JSON = BuiltinDefinition(
     module="airpipe.destinations.local_json",
 )
 
-BUILTIN_DEFINITIONS: list[BuiltinDefinition] = [FAKER, LOCAL_JSON]
+POSTGRES_SOURCE = BuiltinDefinition(
+    id=uuid.UUID("decd338e-5647-4c0b-adf4-da0e75f5a750"),
+    actor_type="source",
+    name="Postgres",
+    docker_repository="airpipe/source-postgres",
+    docker_image_tag="0.1.0",
+    documentation_url="https://docs.airbyte.com/integrations/sources/postgres",
+    module="airpipe.connectors.builtin.postgres",
+)
+FILE_SOURCE = BuiltinDefinition(
+    id=uuid.UUID("778daa7c-feaf-4db6-96f3-70fd645acc77"),
+    actor_type="source",
+    name="File (CSV, JSON lines)",
+    docker_repository="airpipe/source-file",
+    docker_image_tag="0.1.0",
+    documentation_url="https://docs.airbyte.com/integrations/sources/file",
+    module="airpipe.connectors.builtin.file",
+)
+POSTGRES_DESTINATION = BuiltinDefinition(
+    id=uuid.UUID("25c5221d-dce2-4163-ade9-739ef790f503"),
+    actor_type="destination",
+    name="Postgres",
+    docker_repository="airpipe/destination-postgres",
+    docker_image_tag="0.1.0",
+    documentation_url="https://docs.airbyte.com/integrations/destinations/postgres",
+    module="airpipe.destinations.postgres",
+)
+SQLITE_DESTINATION = BuiltinDefinition(
+    id=uuid.UUID("b76be0a6-27dc-4560-95f6-2623da0bd7b6"),
+    actor_type="destination",
+    name="SQLite",
+    docker_repository="airpipe/destination-sqlite",
+    docker_image_tag="0.1.0",
+    documentation_url="https://docs.airbyte.com/integrations/destinations/sqlite",
+    module="airpipe.destinations.sqlite",
+)
+
+BUILTIN_DEFINITIONS: list[BuiltinDefinition] = [FAKER, FILE_SOURCE, POSTGRES_SOURCE, LOCAL_JSON, POSTGRES_DESTINATION, SQLITE_DESTINATION]
 
 _BUILTINS = {definition.docker_repository: definition for definition in BUILTIN_DEFINITIONS}
 
@@ -64,8 +101,10 @@ def resolve(docker_repository: str, docker_image_tag: str | None = None, *, sear
     """The command (argv prefix) for a connector; the verb and its arguments go after it.
 
     Built-ins run with this interpreter. Any other ``owner/name`` is an executable ``name`` found
-    first in ``search_dirs`` (e.g. ``<data dir>/connectors/<name>/bin``), then on PATH. The tag is
-    not used to pick a program: what is installed is what runs (one version per installation).
+    first in each of ``search_dirs`` or in the ``bin`` of a virtualenv inside it (where
+    `airpipe connectors install` puts each package: ``<data dir>/connectors/<package>/bin``, the
+    package the install hint names first), then on PATH. The tag is not used to pick a program:
+    what is installed is what runs (one version per installation).
     Raises ConnectorNotFound, saying how to install the connector.
     """
     builtin = _BUILTINS.get(docker_repository)
@@ -74,7 +113,10 @@ def resolve(docker_repository: str, docker_image_tag: str | None = None, *, sear
     owner, _, name = docker_repository.rpartition("/")
     if not _PROGRAM.fullmatch(name):
         raise ConnectorNotFound(f"connector {docker_repository!r} is not a valid repository name (expected owner/name)")
-    dirs = [str(Path(d).absolute()) for d in search_dirs]
+    dirs: list[str] = []
+    for search_dir in search_dirs:
+        base = Path(search_dir).absolute()
+        dirs += [str(base), str(base / install_hint(docker_repository) / "bin"), *map(str, sorted(base.glob("*/bin")))]
     found = (shutil.which(name, path=os.pathsep.join(dirs)) if dirs else None) or shutil.which(name)
     if found is None:
         package = install_hint(docker_repository)

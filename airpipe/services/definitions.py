@@ -45,6 +45,33 @@ def ensure_builtin_definitions() -> None:
                 definition.save()
 
 
+def register_connector(
+    actor_type: str, name: str, docker_repository: str, docker_image_tag: str, documentation_url: str | None = None
+) -> ActorDefinition:
+    """The definition of an installed connector (`airpipe connectors install`): created on the
+    first install, and on a later one every definition of the repository follows the new tag
+    (so ``specification`` reads the spec again). A definition's name is left as it is."""
+    with transaction():
+        existing = list(
+            ActorDefinition.live(actor_type)
+            .where(ActorDefinition.docker_repository == docker_repository)
+            .order_by(ActorDefinition.created_at, ActorDefinition.id)
+        )
+        if not existing:
+            return ActorDefinition.create(
+                actor_type=actor_type,
+                name=name,
+                docker_repository=docker_repository,
+                docker_image_tag=docker_image_tag,
+                documentation_url=documentation_url,
+            )
+        for definition in existing:
+            definition.docker_image_tag = docker_image_tag
+            definition.documentation_url = definition.documentation_url or documentation_url
+            definition.save()
+    return existing[0]
+
+
 def get_definition(actor_type: str, definition_id: uuid.UUID) -> ActorDefinition:
     definition = ActorDefinition.get_or_none(
         ActorDefinition.id == definition_id,

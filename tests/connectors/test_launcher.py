@@ -215,10 +215,16 @@ def test_connectors_inherit_only_a_few_variables(program: Program, logs: Any, mo
 def test_builtins_resolve_to_this_interpreter() -> None:
     assert registry.resolve("airpipe/source-faker", "0.1.0") == [sys.executable, "-m", "airpipe.connectors.builtin.faker"]
     assert registry.resolve("airpipe/destination-local-json", "dev") == [sys.executable, "-m", "airpipe.destinations.local_json"]
-    assert [(d.actor_type, d.name, d.docker_image_tag) for d in registry.BUILTIN_DEFINITIONS] == [
-        ("source", "Faker", "0.1.0"),
-        ("destination", "Local JSON", "0.1.0"),
+    assert [(d.actor_type, d.docker_repository) for d in registry.BUILTIN_DEFINITIONS] == [
+        ("source", "airpipe/source-faker"),
+        ("source", "airpipe/source-file"),
+        ("source", "airpipe/source-postgres"),
+        ("destination", "airpipe/destination-local-json"),
+        ("destination", "airpipe/destination-postgres"),
+        ("destination", "airpipe/destination-sqlite"),
     ]
+    for definition in registry.BUILTIN_DEFINITIONS:  # each names a module of this package
+        assert registry.resolve(definition.docker_repository) == [sys.executable, "-m", definition.module]
     assert str(registry.FAKER.id) == "a3395a42-d499-4316-9233-0451ac0673d1"
 
 
