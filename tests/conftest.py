@@ -72,8 +72,10 @@ def redis_url() -> str:
 
 @pytest.fixture
 def queue_name(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A queue name of this test's own; any Redis keys under it are deleted afterwards."""
-    name = f"airpipe-test-{uuid.uuid4().hex[:10]}"
+    """A queue name of this test's own; any Redis keys under it are deleted afterwards.
+
+    Letters and digits only: huey drops anything else from the name of its Redis keys."""
+    name = f"airpipetest{uuid.uuid4().hex[:10]}"
     yield name
     if "redis_url" in request.fixturenames:
         import redis

@@ -14,6 +14,7 @@ wrapper and its children included): SIGTERM first, SIGKILL after a grace period.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -155,6 +156,7 @@ class Launcher:
                 env=env,
                 bufsize=_PIPE_BUFFER,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             reason = exc.strerror or str(exc)
@@ -334,6 +336,25 @@ class _InputFiles:
 
 
 # STOPPING
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None  # not Linux: orphaned connectors are left to the destination's own check
+
+
+_prctl = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: if the worker dies (kill -9, out of memory), the
+    kernel kills its connectors too, so an orphaned destination cannot commit a partial sync.
+    The function and libc were loaded before the fork; nothing here allocates or takes locks."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float) -> None:

@@ -39,6 +39,7 @@ from typing import IO, Any
 import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
+from airpipe.destinations.lifeline import check_parent
 from airpipe.destinations.local_paths import resolve_local_path
 from airpipe.protocol import (
     AirbyteConnectionStatus,
@@ -196,6 +197,7 @@ def _pump(input: IO[bytes], files: dict[str, StreamFile], directory: Path) -> It
             if ready and time.monotonic() - last_sync >= COMMIT_INTERVAL:
                 yield from _sync(files, ready)
                 last_sync = time.monotonic()
+    check_parent()  # input also ends when the worker was killed: then commit nothing
     for file in files.values():
         file.commit()
     _fsync_dir(directory)  # the renames

@@ -27,9 +27,7 @@ class AttemptLog:
 
     def __call__(self, level: str, message: str) -> None:
         """The ``on_log`` callback handed to the launcher; safe from any thread."""
-        for secret in self.secrets:
-            if secret in message:
-                message = message.replace(secret, MASK)
+        message = self.scrub(message)
         if len(message) > MAX_LINE_LENGTH:
             message = message[:MAX_LINE_LENGTH] + "... (line cut)"
         with self.lock:
@@ -41,6 +39,13 @@ class AttemptLog:
             full = len(self.pending) >= FLUSH_EVERY
         if full:
             self.flush()
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret of the job's configs replaced by the mask."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
 
     def info(self, message: str) -> None:
         self("INFO", message)

@@ -57,6 +57,11 @@ def configure(settings: Settings) -> None:
     runner_options.job_retention_days = settings.job_retention_days
 
 
+#: an idle consumer polls its storage at most this far apart (huey's default, 10 s, is a long
+#: wait for a job on the SQLite queue, which cannot block on a read as Redis does)
+MAX_POLL_DELAY = 1.0
+
+
 class EmbeddedConsumer(Consumer):
     """A consumer running inside `airpipe serve`: uvicorn owns the process's signals, so this one
     installs no handlers of its own; it is stopped by the app's lifespan instead."""
@@ -66,6 +71,8 @@ class EmbeddedConsumer(Consumer):
 
 
 def start_embedded_consumer(workers: int) -> Consumer:
-    consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False)
+    consumer = EmbeddedConsumer(
+        huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False, max_delay=MAX_POLL_DELAY
+    )
     consumer.start()
     return consumer

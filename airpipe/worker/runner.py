@@ -66,11 +66,11 @@ def run_job(job_id: int) -> float | None:
                 return None
             except ConnectorError as exc:
                 log.error(str(exc))
-                failure = Failure(exc.message, _origin(job, exc), exc.failure_type or "system_error")
+                failure = Failure(log.scrub(exc.message), _origin(job, exc), exc.failure_type or "system_error")
             except Exception as exc:  # our own bug: the traceback goes to the log, not to the API
                 logger.exception("job %s failed", job_id)
                 log.error(traceback.format_exc())
-                failure = Failure(f"airpipe failed to run the job: {exc}", "airpipe")
+                failure = Failure(log.scrub(f"airpipe failed to run the job: {exc}"), "airpipe")
             else:
                 log.close()
                 _succeed(job, attempt, output)
