@@ -34,7 +34,11 @@ test-connectors: install ## Install real connectors from PyPI and run them end t
 lint: install ## Check style with ruff
 	$(BIN)/ruff check airpipe tests
 
+bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQL -> PostgreSQL vs psql \copy
+	$(BIN)/python bench/sync_bench.py $(SYNC_BENCH_ARGS)
+	$(BIN)/python bench/pg_bench.py $(PG_BENCH_ARGS)
+
 spec: install ## Regenerate specs/openapi.json from the route table and the Structs
 	$(BIN)/airpipe openapi > specs/openapi.json
 
-.PHONY: help install serve worker migrate test test-connectors lint spec
+.PHONY: help install serve worker migrate test test-connectors lint bench spec

@@ -40,7 +40,7 @@ import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations.lifeline import check_parent
-from airpipe.destinations.local_paths import resolve_local_path
+from airpipe.destinations.local_paths import local_root, resolve_local_path
 from airpipe.protocol import (
     AirbyteConnectionStatus,
     ConfiguredAirbyteCatalog,
@@ -81,13 +81,6 @@ SPEC = ConnectorSpecification(
         },
     },
 )
-
-
-def local_root(environ: Mapping[str, str] | None = None) -> Path:
-    """The directory every destination_path is resolved in (the same default as airpipe's settings)."""
-    env = os.environ if environ is None else environ
-    root = env.get("AIRPIPE_LOCAL_ROOT") or str(Path(env.get("AIRPIPE_DATA_DIR") or ".airpipe").expanduser() / "local")
-    return Path(root).expanduser().absolute()
 
 
 def destination_dir(config: Mapping[str, Any]) -> Path:

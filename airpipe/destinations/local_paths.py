@@ -8,6 +8,8 @@ saved; the destination calls it again before it writes (the filesystem may have 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 #: the mount point Airbyte's docs write local paths under; accepted and stripped
@@ -29,3 +31,10 @@ def resolve_local_path(path: str, local_root: Path) -> Path:
     if target != root and root not in target.parents:
         raise ValueError(f"the path {path!r} leads outside the local root {root}")
     return target
+
+
+def local_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The directory every destination_path is resolved in (the same default as airpipe's settings)."""
+    env = os.environ if environ is None else environ
+    root = env.get("AIRPIPE_LOCAL_ROOT") or str(Path(env.get("AIRPIPE_DATA_DIR") or ".airpipe").expanduser() / "local")
+    return Path(root).expanduser().absolute()
