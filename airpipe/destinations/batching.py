@@ -1,0 +1,356 @@
+"""The write loop the SQL destinations share: message lines in, batches of rows committed, STATE out.
+
+::
+
+    stdin lines --decode--> Table.add (rows buffered per table)
+                  |  a batch is cut when it holds ``batch_rows`` rows or ``BATCH_BYTES`` of input,
+                  |  when the input pauses, or when a state has waited ``COMMIT_INTERVAL``
+                  v
+            Loader.load(batch): write every table's rows and commit, in one transaction
+                  v
+            the STATE messages that arrived before the cut are echoed, exactly as they came
+
+The backend (``Loader``, ``Table``) only buffers rows and writes them; the bookkeeping is here:
+
+- A STATE is echoed only once everything before it is committed. States that cover an
+  ``overwrite`` stream (and GLOBAL or LEGACY states, when any stream is overwritten) wait for
+  ``Loader.finish``, which swaps the new tables in; of those only the latest per stream is kept.
+- With ``background=True`` batches are loaded by a thread while the next one is being decoded
+  (at most one batch loads while one waits), so decoding and the database work side by side.
+- End of input commits, unless the process that started us is gone (``lifeline``: then the input
+  ended because the sync died); an error or SIGTERM (SystemExit, see the entrypoint) interrupts the load
+  in progress and calls ``Loader.abort``, which must leave the tables as the last commit left them.
+"""
+
+from __future__ import annotations
+
+import queue
+import select
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
+
+import msgspec
+
+from airpipe.destinations.lifeline import check_parent
+from airpipe.destinations.rows import Mismatch, RowCodec, source_changes
+from airpipe.destinations.sql import StreamSpec
+from airpipe.protocol import DestinationSyncMode
+
+#: a state waits at most about this long (seconds) for its batch to be cut while input streams in
+COMMIT_INTERVAL = 1.0
+#: a batch is cut after this much input, whatever its number of rows (bounds the memory)
+BATCH_BYTES = 8 << 20
+DEFAULT_BATCH_ROWS = 20_000
+#: the destinations' ``batch_size`` setting, in their specs
+BATCH_SIZE_PROPERTY = {
+    "title": "Batch size",
+    "description": "Records per transaction (a batch is also cut after 8 MiB of input, or when the input pauses).",
+    "type": "integer",
+    "minimum": 1,
+    "default": DEFAULT_BATCH_ROWS,
+}
+
+
+class Table(Protocol):
+    """One stream's destination table, buffering the rows of the batch being built."""
+
+    def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None: ...
+
+    def take(self) -> Any:
+        """The rows buffered since the last take (None if there are none), as ``Loader.load`` wants them."""
+
+
+class Loader(Protocol):
+    def load(self, batch: list[tuple[Any, Any]]) -> None:
+        """Write each (table, rows) and commit. Runs in the background thread if there is one."""
+
+    def finish(self) -> None:
+        """After the last load: swap the overwritten tables in, and commit."""
+
+    def interrupt(self) -> None:
+        """Called from the main thread while ``load`` may be running: make it stop soon."""
+
+    def abort(self) -> None:
+        """After an error or a kill, once no load is running: roll back, remove staging tables."""
+
+
+@dataclass
+class Target:
+    spec: StreamSpec
+    codec: RowCodec
+    table: Any  # a Table
+
+
+# INPUT: only as much of a message as the slow path needs; the fast path is RowCodec.decode_message
+
+
+class _Record(msgspec.Struct):
+    stream: str
+    data: msgspec.Raw
+    emitted_at: int | float | None = None
+    namespace: str | None = None
+    meta: Any = None
+
+
+class _Descriptor(msgspec.Struct):
+    name: str
+    namespace: str | None = None
+
+
+class _StreamState(msgspec.Struct):
+    stream_descriptor: _Descriptor
+
+
+class _State(msgspec.Struct):
+    stream: _StreamState | None = None
+
+
+class _Message(msgspec.Struct):
+    type: str
+    record: _Record | None = None
+    state: _State | None = None
+
+
+_decode_message = msgspec.json.Decoder(_Message).decode
+_decode_any = msgspec.json.Decoder().decode
+
+
+def write(
+    input: IO[bytes],
+    targets: list[Target],
+    loader: Loader,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    background: bool = False,
+) -> Iterator[bytes]:
+    """Load the message lines of ``input`` into the targets' tables; yields the STATE lines to echo."""
+    committer = Committer(loader, background=background)
+    try:
+        yield from _Pump(targets, committer, batch_rows).run(input)
+        committer.close()
+    except BaseException:
+        committer.abort()
+        raise
+
+
+class _Pump:
+    def __init__(self, targets: list[Target], committer: Committer, batch_rows: int) -> None:
+        self.targets = {t.spec.key: t for t in targets}
+        by_name: dict[str, list[Target]] = {}
+        for target in targets:
+            by_name.setdefault(target.spec.name, []).append(target)
+        # a record without the namespace of its stream (or with another) still finds a stream of its name, if only one
+        self.by_name = {name: found[0] for name, found in by_name.items() if len(found) == 1}
+        self.overwritten = {t.spec.key for t in targets if t.spec.mode is DestinationSyncMode.overwrite}
+        self.committer = committer
+        self.batch_rows = batch_rows
+        self.pending: list[bytes] = []  # states received since the last cut
+        self.held: dict[Any, bytes] = {}  # states that wait for Loader.finish (latest per stream)
+        self.record_key: tuple[str | None, str] | None = None  # (namespace, stream) of the last record decoded slowly
+
+    def run(self, input: IO[bytes]) -> Iterator[bytes]:
+        committer, batch_rows = self.committer, self.batch_rows
+        rows = size = number = 0  # rows and input bytes in the batch; input lines
+        waiting_since = 0.0  # when the first state since the last cut came
+        # the fast path's functions, for the stream of the record before (locals: used per record)
+        target = next(iter(self.targets.values()), None)
+        if target is not None:
+            decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
+            name, namespace = target.spec.name, target.spec.namespace
+        else:  # no streams: every record is an error, found on the slow path
+            decode, name = _decode_message, None
+        for lines in input_chunks(input):
+            if lines is None:  # the input pauses: commit and echo what waits, it costs no throughput
+                if self.pending:
+                    self._cut()
+                    rows = size = 0
+                # the batches in flight too (their states must not wait for more input), unless more comes
+                committer.wait(until_readable=input)
+                yield from committer.echo()
+                continue
+            for line in lines:
+                number += 1
+                # the fast path: a record of the same stream as the one before, every value of the type of its column
+                if b"\\u0000" not in line:
+                    try:
+                        record = decode(line).record
+                    except msgspec.DecodeError:
+                        record = None
+                    if record is not None and record.stream == name and record.namespace == namespace:
+                        try:
+                            values = values_of(record.data)
+                        except Mismatch:
+                            values = None
+                        if values is not None:
+                            add(values, record.emitted_at, None if record.meta is None else source_changes(record.meta))
+                            rows += 1
+                            size += len(line)
+                            if rows >= batch_rows or size >= BATCH_BYTES:
+                                self._cut()
+                                rows = size = 0
+                                yield from committer.echo()
+                            continue
+                # the slow path: any other message, another stream, or a value to convert
+                decoded, cut = self._decode(line, number), False
+                if isinstance(decoded, Target):
+                    rows += 1
+                    size += len(line)
+                    cut = rows >= batch_rows or size >= BATCH_BYTES
+                    if decoded is not target or (namespace, name) != self.record_key:
+                        target = decoded
+                        decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
+                        namespace, name = self.record_key  # as the records name it (a namespace may be left out)
+                elif decoded:  # a state to echo after the next commit: cut only if the first one has waited long
+                    now = time.monotonic()
+                    if len(self.pending) == 1:
+                        waiting_since = now
+                    cut = now - waiting_since >= COMMIT_INTERVAL
+                if cut:
+                    self._cut()
+                    rows = size = 0
+                    yield from committer.echo()
+        check_parent()  # the input also ends when the worker was killed: then commit nothing more
+        self._cut()
+        committer.wait()
+        committer.loader.finish()
+        yield from committer.echo()
+        yield from self.held.values()
+
+    def _decode(self, line: bytes, number: int) -> Target | bool | None:
+        """A record: added to its table, returns its target. A state: kept, returns True. Else None."""
+        try:
+            message = _decode_message(line)
+        except msgspec.DecodeError as exc:
+            if not line.strip():
+                return None
+            raise ValueError(f"input line {number} is not a protocol message: {exc}") from None
+        record = message.record
+        if record is not None and message.type == "RECORD":
+            target = self.targets.get((record.namespace, record.stream)) or self.by_name.get(record.stream)
+            if target is None:
+                raise ValueError(f"input line {number} is a record of stream {record.stream!r}, which is not in the catalog")
+            self.record_key = (record.namespace, record.stream)
+            values, changes = target.codec.convert(_decode_any(record.data))
+            source = source_changes(record.meta)
+            target.table.add(values, record.emitted_at, source + changes if source else changes or None)
+            return target
+        if message.type == "STATE" and message.state is not None:
+            stream = message.state.stream
+            key = (stream.stream_descriptor.namespace, stream.stream_descriptor.name) if stream is not None else None
+            if key is not None and key not in self.targets and stream is not None:
+                found = self.by_name.get(stream.stream_descriptor.name)
+                key = found.spec.key if found is not None else key
+            if (key in self.overwritten) if key is not None else bool(self.overwritten):
+                self.held.pop(key, None)
+                self.held[key] = line + b"\n"
+                return None
+            self.pending.append(line + b"\n")
+            return True
+        return None
+
+    def _cut(self) -> None:
+        batch = [(t.table, rows) for t in self.targets.values() if (rows := t.table.take()) is not None]
+        if batch or self.pending:
+            self.committer.submit(batch, self.pending)
+            self.pending = []
+
+
+def input_chunks(input: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[list[bytes] | None]:
+    """The lines of ``input`` without their newlines, a list per read, and None whenever the next
+    read would wait for the writer (as ``local_json.input_lines``, whose per-line generator costs
+    more than a loop over a list)."""
+    fd, rest = input.fileno(), b""
+    while True:
+        if not select.select([fd], [], [], 0)[0]:
+            yield None
+        chunk = input.read1(chunk_size)
+        if not chunk:
+            break
+        lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+        rest = lines.pop()
+        yield lines
+    if rest:
+        yield [rest]
+
+
+class Committer:
+    """Runs ``Loader.load`` on batches in order, in a background thread or inline, and collects
+    the states of committed batches for ``echo``."""
+
+    def __init__(self, loader: Loader, *, background: bool) -> None:
+        self.loader = loader
+        self.committed: deque[bytes] = deque()
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[tuple[list[tuple[Any, Any]], list[bytes]] | None] | None = queue.Queue(maxsize=1) if background else None
+        self.thread: threading.Thread | None = None
+
+    def submit(self, batch: list[tuple[Any, Any]], states: list[bytes]) -> None:
+        if self.queue is None:
+            if batch:
+                self.loader.load(batch)
+            self.committed.extend(states)
+            return
+        self._raise()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._work, name="airpipe-loader", daemon=True)
+            self.thread.start()
+        self.queue.put((batch, states))  # waits while one batch loads and another waits already
+
+    def echo(self) -> Iterator[bytes]:
+        """The states of the batches committed so far, once each."""
+        self._raise()
+        while self.committed:
+            yield self.committed.popleft()
+
+    def wait(self, until_readable: IO[bytes] | None = None) -> None:
+        """Until every batch submitted is committed, or ``until_readable`` has input to read."""
+        if self.queue is not None and until_readable is None:
+            self.queue.join()
+        elif self.queue is not None:
+            while self.queue.unfinished_tasks and not select.select([until_readable], [], [], 0.02)[0]:
+                pass
+        self._raise()
+
+    def close(self) -> None:
+        if self.thread is not None and self.queue is not None:
+            self.queue.put(None)
+            self.thread.join()
+
+    def abort(self) -> None:
+        if self.thread is not None and self.queue is not None and self.thread.is_alive():
+            self.error = self.error or InterruptedError("the write was stopped")
+            self.loader.interrupt()
+            while True:  # whatever still waits will not be loaded
+                try:
+                    self.queue.get_nowait()
+                    self.queue.task_done()
+                except queue.Empty:
+                    break
+            self.queue.put(None)
+            self.thread.join(timeout=30)
+        self.loader.abort()
+
+    def _work(self) -> None:
+        assert self.queue is not None
+        while True:
+            item = self.queue.get()
+            try:
+                if item is None:
+                    return
+                if self.error is None:
+                    batch, states = item
+                    if batch:
+                        self.loader.load(batch)
+                    self.committed.extend(states)
+            except BaseException as exc:
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error

@@ -1,0 +1,415 @@
+"""PostgreSQL: each stream in a typed table, loaded with COPY.
+
+    python -m airpipe.destinations.postgres spec|check|write ...
+
+A stream goes to the table named as the stream (the engine has applied any prefix), in the
+schema named by its namespace, else by the config's ``schema``. Columns are typed from the
+stream's JSON schema (see ``airpipe.destinations.sql``; numbers are ``numeric``, exact for any
+JSON number) plus ``_airbyte_raw_id`` (uuid), ``_airbyte_extracted_at`` (timestamptz) and
+``_airbyte_meta`` (jsonb). Identifiers are always quoted, so any name works; names longer than
+PostgreSQL's 63 bytes are cut and given a hash of the whole name.
+
+Rows are buffered per table as COPY CSV, made by encoding each row as a JSON array with msgspec
+(a JSON array is a CSV line when the CSV escape character is the backslash and NULL is ``null``;
+the few JSON escapes that CSV does not read, control characters, are replaced in the batch before
+it is sent); a row without changes leaves ``_airbyte_meta`` to the column's default,
+``{"changes": []}``, so COPY parses no JSON for it. A batch is COPYed into every table it has rows
+for and committed as one transaction, by a background thread while the next batch is decoded;
+then the STATE messages that came before it are echoed.
+
+Sync modes:
+
+- ``append`` COPYs into the table. A table that exists keeps its columns: new ones are added
+  (ALTER TABLE ADD COLUMN); one of another type keeps it, and values that do not fit go NULL
+  with a note in ``_airbyte_meta``.
+- ``overwrite`` COPYs into a staging table ``_airbyte_tmp_<hash>_<name>`` beside the table, and
+  swaps it in at the end of the input in one transaction (drop the table, rename the staging
+  table). Until then the old table is untouched and readable; a failed or killed write leaves it
+  as it was (a staging table left by SIGKILL is dropped by the next write). States that cover an
+  overwritten stream are echoed only after the swap. A table that views depend on is not dropped
+  (no CASCADE): the write fails, changing nothing.
+- ``append_dedup`` COPYs each batch into a temporary table, then merges it into the table with
+  ``INSERT ... ON CONFLICT (primary key) DO UPDATE``, on a unique index of the primary key
+  (``NULLS NOT DISTINCT`` from PostgreSQL 15 on, so a null key is a key too; before 15, rows with
+  a null key are never merged). Within a batch the latest record per key is kept (``DISTINCT ON``
+  ordered by cursor, and by ``_airbyte_raw_id``, which counts up within a write, for ties); it
+  replaces the table's row unless that row has a greater cursor: a record without a cursor value
+  loses to one with, and of equal cursors the later one wins. A table that already holds
+  duplicates (it was appended to) is deduplicated once, when the index is made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from functools import partial
+from typing import IO, Any
+
+import msgspec
+import psycopg2
+from psycopg2 import errors, sql
+
+from airpipe.connectors.entrypoint import ConfigError, Destination, main
+from airpipe.destinations import batching
+from airpipe.destinations.rows import ExtractedAt, RowCodec, meta_json, raw_id_format
+from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, fit_name
+from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
+
+APPLICATION = "airpipe-destination-postgres"  # as pg_stat_activity shows the connection
+SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+SPEC = ConnectorSpecification(
+    documentation_url="https://docs.airbyte.com/integrations/destinations/postgres",
+    supports_incremental=True,
+    supports_normalization=False,
+    supports_dbt=False,
+    supported_destination_sync_modes=[DestinationSyncMode.overwrite, DestinationSyncMode.append, DestinationSyncMode.append_dedup],
+    connection_specification={
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "Postgres Destination Spec",
+        "type": "object",
+        "required": ["host", "database", "username"],
+        "properties": {
+            "host": {"title": "Host", "description": "Hostname of the database.", "type": "string", "order": 0},
+            "port": {"title": "Port", "type": "integer", "minimum": 0, "maximum": 65535, "default": 5432, "examples": ["5432"], "order": 1},
+            "database": {"title": "DB Name", "type": "string", "order": 2},
+            "schema": {
+                "title": "Default Schema",
+                "description": "The schema tables are written to when their stream has no namespace.",
+                "type": "string",
+                "default": "public",
+                "examples": ["public"],
+                "order": 3,
+            },
+            "username": {"title": "User", "type": "string", "order": 4},
+            "password": {"title": "Password", "type": "string", "airbyte_secret": True, "order": 5},
+            "ssl_mode": {
+                "title": "SSL mode",
+                "description": "libpq's sslmode: how (and whether) the connection is encrypted and the server verified.",
+                "type": "string",
+                "enum": SSL_MODES,
+                "default": "prefer",
+                "order": 6,
+            },
+            "batch_size": batching.BATCH_SIZE_PROPERTY,
+        },
+    },
+)
+
+_fit = partial(fit_name, max_bytes=63)  # NAMEDATALEN - 1
+
+_TYPES = {
+    Kind.STRING: "text", Kind.TIMESTAMP: "timestamptz", Kind.DATE: "date", Kind.INTEGER: "bigint", Kind.NUMBER: "numeric",
+    Kind.BOOLEAN: "boolean", Kind.OBJECT: "jsonb", Kind.ARRAY: "jsonb", Kind.JSON: "jsonb",
+}  # fmt: skip
+#: the kinds of existing columns' types (pg_type.typname) without a modifier; others (varchar(n),
+#: numeric(p, s), integer) could reject a value and fail the whole COPY, so their values stay NULL, noted
+_KINDS = {
+    "text": Kind.STRING, "varchar": Kind.STRING, "timestamptz": Kind.TIMESTAMP, "timestamp": Kind.TIMESTAMP, "date": Kind.DATE,
+    "int8": Kind.INTEGER, "numeric": Kind.NUMBER, "float8": Kind.NUMBER, "bool": Kind.BOOLEAN, "jsonb": Kind.JSON, "json": Kind.JSON,
+}  # fmt: skip
+_AIRBYTE_TYPES = {RAW_ID: "uuid", EXTRACTED_AT: "timestamptz", META: "jsonb"}
+#: rows without changes leave _airbyte_meta to this default: COPY then parses no JSON for them
+_NO_CHANGES = sql.SQL("DEFAULT '{\"changes\": []}'")
+_COPY_OPTIONS = sql.SQL("(FORMAT csv, ESCAPE '\\', NULL 'null')")
+_COPY_CHUNK = 1 << 20
+_encode, _encode_into = msgspec.json.encode, msgspec.json.Encoder().encode_into
+
+
+class Postgres(Destination):
+    def spec(self) -> ConnectorSpecification:
+        return SPEC
+
+    def check(self, config: dict[str, Any]) -> AirbyteConnectionStatus:
+        try:
+            connection = connect(config)
+        except ConfigError as exc:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
+        schema = config.get("schema") or "public"
+        try:
+            with connection.cursor() as cursor:  # all rolled back
+                _create_schema(cursor, schema)
+                table = sql.Identifier(schema, f"_airbyte_check_{uuid.uuid4().hex[:12]}")
+                cursor.execute(sql.SQL("CREATE TABLE {} (id integer)").format(table))
+                cursor.execute(sql.SQL("DROP TABLE {}").format(table))
+        except psycopg2.Error as exc:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=f"cannot create a table in schema {schema!r}: {_reason(exc)}")
+        finally:
+            connection.close()
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+
+    def write(self, config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, input: IO[bytes]) -> Iterator[bytes]:
+        connection = connect(config)
+        try:
+            targets, loader = prepare(connection, catalog, config.get("schema") or "public")
+            batch_rows = config.get("batch_size") or batching.DEFAULT_BATCH_ROWS
+            yield from batching.write(input, targets, loader, batch_rows=batch_rows, background=True)
+        finally:
+            connection.close()
+
+
+def connect(config: dict[str, Any]) -> Any:
+    """A connection in UTC; ConfigError saying why there is none (never quoting the password)."""
+    host, port, database = config["host"], config.get("port") or 5432, config["database"]
+    options = {"user": config["username"], "password": config.get("password") or None, "sslmode": config.get("ssl_mode") or "prefer"}
+    try:
+        connection = psycopg2.connect(host=host, port=port, dbname=database, connect_timeout=10, application_name=APPLICATION, **options)
+    except psycopg2.Error as exc:
+        raise ConfigError(f"cannot connect to PostgreSQL at {host}:{port}, database {database}: {_reason(exc)}") from None
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    return connection
+
+
+def _reason(exc: psycopg2.Error) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# TABLES
+
+
+def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: str) -> tuple[list[batching.Target], PgLoader]:
+    """Create or update every stream's table (and staging tables) in one transaction."""
+    targets: list[batching.Target] = []
+    places: dict[tuple[str, str], str] = {}
+    nulls_not_distinct = connection.server_version >= 150000
+    with connection.cursor() as cursor:
+        for i, configured in enumerate(catalog.streams):
+            spec = StreamSpec.of(configured, _fit)
+            schema, name = _fit(spec.namespace or default_schema), _fit(spec.name)
+            if (schema, name) in places:
+                raise ConfigError(f"streams {places[schema, name]!r} and {spec.name!r} would both write to table {schema}.{name}")
+            places[schema, name] = spec.name
+            _create_schema(cursor, schema)
+            table = PgTable(spec, schema, name)
+            if spec.mode is DestinationSyncMode.overwrite:
+                table.staging = sql.Identifier(schema, _fit(f"_airbyte_tmp_{_digest(name)}_{name}"))
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table.staging))
+                _create_table(cursor, table.staging, spec.columns)
+                columns = spec.columns
+            else:
+                columns = _create_or_alter(cursor, table.target, spec)
+                if spec.mode is DestinationSyncMode.append_dedup:
+                    table.staging = sql.Identifier(f"_airbyte_batch_{i}")
+                    table.merge = _merge(cursor, table, columns, nulls_not_distinct)
+            table.set_columns(columns)
+            targets.append(batching.Target(spec, RowCodec(columns), table))
+    connection.commit()
+    return targets, PgLoader(connection, [t.table for t in targets])
+
+
+def _create_schema(cursor: Any, schema: str) -> None:
+    # looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists
+    cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    if cursor.fetchone() is None:
+        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+
+
+def _create_table(cursor: Any, table: sql.Identifier, columns: Sequence[Column]) -> None:
+    definitions = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in _AIRBYTE_TYPES.items()]
+    definitions[-1] = sql.SQL("{} {}").format(definitions[-1], _NO_CHANGES)
+    definitions += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_TYPES[c.kind])) for c in columns]
+    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(definitions)))
+
+
+def _create_or_alter(cursor: Any, table: sql.Identifier, spec: StreamSpec) -> list[Column]:
+    schema, name = table.strings
+    cursor.execute(
+        """SELECT a.attname, t.typname, a.atttypmod, a.atthasdef FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+        WHERE a.attrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p'))
+        AND a.attnum > 0 AND NOT a.attisdropped""",
+        (schema, name),
+    )
+    found = cursor.fetchall()
+    existing = {column: _KINDS.get(type_name) if modifier == -1 else None for column, type_name, modifier, _ in found}
+    if not existing:
+        _create_table(cursor, table, spec.columns)
+        return spec.columns
+    missing = [(n, t) for n, t in _AIRBYTE_TYPES.items() if n not in existing]
+    missing += [(c.name, _TYPES[c.kind]) for c in spec.columns if c.name not in existing]
+    for column, type_name in missing:
+        default = _NO_CHANGES if column == META else sql.SQL("")
+        cursor.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {} {}").format(table, sql.Identifier(column), sql.SQL(type_name), default))
+    if any(column == META and not has_default for column, _, _, has_default in found):
+        cursor.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET {}").format(table, sql.Identifier(META), _NO_CHANGES))
+    return spec.columns_in(existing, _TYPES.get)
+
+
+def _key(column: Column, path: list[str], qualifier: str | None = None) -> sql.Composable:
+    name = sql.Identifier(qualifier, column.name) if qualifier else sql.Identifier(column.name)
+    return sql.SQL("({} #> {})").format(name, sql.Literal(path)) if path else name
+
+
+def _merge(cursor: Any, table: PgTable, columns: list[Column], nulls_not_distinct: bool) -> sql.Composed:
+    """Make the unique index and the batch's temporary table; the statement that merges a batch."""
+    spec, target, batch = table.spec, table.target, table.staging
+    keys = spec.key_columns(columns)
+    key = sql.SQL(", ").join(_key(c, p) for c, p in keys)
+    found = spec.cursor_column(columns)
+    cursor_key = _key(*found) if found else None
+    order = sql.SQL("{} DESC NULLS LAST, ").format(cursor_key) if cursor_key else sql.SQL("")
+    index = f"_airbyte_pk_{_digest(repr([table.target.strings, spec.primary_key]))}"
+    cursor.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = %s AND indexname LIKE %s AND indexname <> %s",
+        (*target.strings, r"\_airbyte\_pk\_%", index),
+    )
+    for (stale,) in cursor.fetchall():  # the index of an earlier primary key would reject rows
+        cursor.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(target.strings[0], stale)))
+    create_index = sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({}){}").format(
+        sql.Identifier(index), target, key, sql.SQL(" NULLS NOT DISTINCT" if nulls_not_distinct else "")
+    )
+    cursor.execute("SAVEPOINT airpipe_index")
+    try:
+        cursor.execute(create_index)
+    except errors.UniqueViolation:  # appended to before: keep the latest row of each key
+        cursor.execute("ROLLBACK TO SAVEPOINT airpipe_index")
+        latest = sql.SQL("SELECT DISTINCT ON ({key}) ctid FROM {t} ORDER BY {key}, {order}{at} DESC, ctid DESC").format(
+            key=key, t=target, order=order, at=sql.Identifier(EXTRACTED_AT)
+        )
+        cursor.execute(sql.SQL("DELETE FROM {} WHERE ctid NOT IN ({})").format(target, latest))
+        cursor.execute(create_index)
+    cursor.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(batch, target))
+    names = sql.SQL(", ").join(sql.Identifier(n) for n in (*AIRBYTE_COLUMNS, *(c.name for c in columns)))
+    updates = sql.SQL(", ").join(
+        sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(n)) for n in (*AIRBYTE_COLUMNS, *(c.name for c in columns))
+    )
+    newer = (
+        sql.SQL(" WHERE {t} IS NULL OR {new} >= {t}").format(t=_key(*found, "t"), new=_key(*found, "excluded")) if found else sql.SQL("")
+    )
+    latest = sql.SQL("SELECT DISTINCT ON ({}) * FROM {} ORDER BY {}, {}{} DESC").format(key, batch, key, order, sql.Identifier(RAW_ID))
+    merge = "INSERT INTO {} AS t ({}) SELECT {} FROM ({}) b ON CONFLICT ({}) DO UPDATE SET {}{}"
+    return sql.SQL(merge).format(target, names, names, latest, key, updates, newer)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+# LOADING
+
+
+class PgTable:
+    """A stream's rows as COPY CSV lines: ``"extracted_at",raw_id,<the values as a JSON array without
+    brackets>``; rows with changes in ``changed``, with ``"meta",`` after the raw id."""
+
+    def __init__(self, spec: StreamSpec, schema: str, name: str) -> None:
+        self.spec = spec
+        self.target = sql.Identifier(schema, name)
+        self.staging: sql.Identifier | None = None  # overwrite: the staging table; append_dedup: the batch's temporary table
+        self.merge: sql.Composed | None = None
+        self.buffer = bytearray()
+        self.changed = bytearray()
+        self._emitted_at: Any = None
+        self._head = b""  # the start of a line, as a format of the row's number: extracted at, raw id
+        self._count = 0
+        self._raw_id = raw_id_format().encode()
+        self._extracted_at = ExtractedAt()
+
+    def set_columns(self, columns: list[Column]) -> None:
+        copy = sql.SQL("COPY {} ({}) FROM STDIN WITH {}")
+        names = [sql.Identifier(n) for n in (EXTRACTED_AT, RAW_ID, META, *(c.name for c in columns))]
+        self.copy = copy.format(self.staging or self.target, sql.SQL(", ").join(names[:2] + names[3:]), _COPY_OPTIONS)
+        self.copy_changed = copy.format(self.staging or self.target, sql.SQL(", ").join(names), _COPY_OPTIONS)
+
+    def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None:
+        if changes is None:
+            buffer = self.buffer
+            if emitted_at == self._emitted_at and emitted_at is not None:
+                buffer += self._head % self._count
+            else:
+                buffer += self._make_head(emitted_at) % self._count
+        else:
+            buffer = self.changed
+            buffer += self._make_head(emitted_at, changes) % self._count
+        self._count += 1
+        # the values as a JSON array, its "[" written over the "," before it, its "]" made the newline
+        position = len(buffer) - 1
+        _encode_into(values, buffer, position)
+        buffer[position] = 44
+        buffer[-1] = 10
+
+    def _make_head(self, emitted_at: int | float | None, changes: list[Any] | None = None) -> bytes:
+        head = b'"%s",%s,' % (self._extracted_at(emitted_at).encode(), self._raw_id)  # a format of the row's number
+        if changes is not None:
+            return head + _encode(meta_json(changes)).replace(b"%", b"%%") + b","
+        if emitted_at is not None:
+            self._emitted_at, self._head = emitted_at, head
+        return head
+
+    def take(self) -> tuple[bytearray, bytearray] | None:
+        if not self.buffer and not self.changed:
+            return None
+        rows = self.buffer, self.changed
+        self.buffer, self.changed = bytearray(), bytearray()
+        return rows
+
+    def load(self, cursor: Any, rows: tuple[bytearray, bytearray]) -> None:
+        for copy, lines in zip((self.copy, self.copy_changed), rows, strict=True):
+            if lines:
+                cursor.copy_expert(copy, io.BytesIO(_csv(lines)), size=_COPY_CHUNK)
+        if self.merge is not None:
+            cursor.execute(self.merge)  # the batch's table empties itself at commit
+
+
+# JSON escapes that CSV does not read: control characters, which become themselves (inside quotes
+# CSV takes any character as it is). Escaped backslashes are set aside first, as NULs (which rows
+# never hold: rows.RowCodec removes them), so that one before an "n" is not read as a newline.
+_SUSPECT = re.compile(rb"\\[bfnrtu]")
+_CONTROLS = [(b"\\" + e, c) for e, c in ((b"n", b"\n"), (b"t", b"\t"), (b"r", b"\r"), (b"b", b"\b"), (b"f", b"\f"))]
+_CODE = re.compile(rb"\\u([0-9a-fA-F]{4})")
+
+
+def _csv(lines: bytearray) -> bytes | bytearray:
+    if lines.find(b"\\") == -1 or not _SUSPECT.search(lines):
+        return lines
+    data = lines.replace(b"\\\\", b"\0")
+    for escape, control in _CONTROLS:
+        data = data.replace(escape, control)
+    if b"\\u" in data:  # msgspec writes other control characters as \u00XX
+        data = _CODE.sub(_character, data)
+    return data.replace(b"\0", b"\\\\")
+
+
+def _character(match: re.Match[bytes]) -> bytes:
+    code = int(match.group(1), 16)
+    return chr(code).encode("utf-8", "replace") if code else b""
+
+
+class PgLoader:
+    def __init__(self, connection: Any, tables: list[PgTable]) -> None:
+        self.connection = connection
+        self.overwritten = [t for t in tables if t.spec.mode is DestinationSyncMode.overwrite]
+
+    def load(self, batch: list[tuple[PgTable, tuple[bytearray, bytearray]]]) -> None:
+        with self.connection.cursor() as cursor:
+            for table, rows in batch:
+                table.load(cursor, rows)
+        self.connection.commit()
+
+    def finish(self) -> None:
+        with self.connection.cursor() as cursor:
+            for table in self.overwritten:
+                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table.target))
+                cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table.staging, sql.Identifier(table.target.strings[1])))
+        self.connection.commit()
+
+    def interrupt(self) -> None:
+        self.connection.cancel()
+
+    def abort(self) -> None:
+        try:
+            self.connection.rollback()
+            with self.connection.cursor() as cursor:
+                for table in self.overwritten:
+                    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table.staging))
+            self.connection.commit()
+        except psycopg2.Error:
+            pass  # the next write drops what is left
+
+
+if __name__ == "__main__":
+    main(Postgres())
