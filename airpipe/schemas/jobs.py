@@ -41,6 +41,9 @@ class AttemptStats(Base):
     bytes_emitted: int | None = None
     state_messages_emitted: int | None = None
     records_committed: int | None = None
+    #: what the source announced it would send (TRACE ESTIMATE messages), for progress bars
+    estimated_records: int | None = None
+    estimated_bytes: int | None = None
 
 
 class AttemptStreamStats(Base):

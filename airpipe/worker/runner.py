@@ -42,6 +42,8 @@ class Failure(msgspec.Struct):
     message: str
     origin: str
     failure_type: str = "system_error"
+    #: the message with the connector's last log lines, for whoever debugs the failure
+    detail: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -66,7 +68,7 @@ def run_job(job_id: int) -> float | None:
                 return None
             except ConnectorError as exc:
                 log.error(str(exc))
-                failure = Failure(log.scrub(exc.message), _origin(job, exc), exc.failure_type or "system_error")
+                failure = Failure(log.scrub(exc.message), _origin(job, exc), exc.failure_type or "system_error", log.scrub(str(exc)))
             except Exception as exc:  # our own bug: the traceback goes to the log, not to the API
                 logger.exception("job %s failed", job_id)
                 log.error(traceback.format_exc())
@@ -181,6 +183,7 @@ def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease
                 "failureOrigin": failure.origin,
                 "failureType": failure.failure_type,
                 "externalMessage": failure.message,
+                "internalMessage": failure.detail,
                 "retryable": failure.retryable,
                 "timestamp": timestamp,
             }

@@ -30,6 +30,9 @@ __all__ = ["SyncFailure", "SyncRun", "state_input"]
 
 #: how often (seconds) progress is saved and a cancel is looked for
 TICK = 1.0
+#: a cancelled or silent sync's connectors get this long (seconds) after SIGTERM before SIGKILL,
+#: so they are gone within five seconds of the cancel
+STOP_GRACE = 2.0
 #: how much of the source's output is read and routed at once, and the size asked of the pipes
 CHUNK = 1 << 20
 PIPE_SIZE = 1 << 20
@@ -70,6 +73,8 @@ class SyncRun:
             if (s["destination_name"], s.get("destination_namespace")) != (s["stream"]["name"], s["stream"].get("namespace"))
         }
         self.states_emitted = 0
+        #: (stream, namespace) -> (rows, bytes) the source estimated in TRACE ESTIMATE messages
+        self.estimates: dict[tuple[str, str | None], tuple[int | None, int | None]] = {}
         #: records passed before each STATE sent to the destination, oldest first
         self.records_at_state: collections.deque[int] = collections.deque()
         self.records_committed = 0
@@ -123,7 +128,7 @@ class SyncRun:
                 self.silent = pump.is_alive() and time.monotonic() - self.last_source_line > self.silence_timeout
                 if self.cancelled or self.silent:
                     for process in processes:
-                        process.kill()
+                        process.kill(grace=STOP_GRACE)
                     pump.join()
                     drain.join()
                     break
@@ -216,6 +221,9 @@ class SyncRun:
             out.flush()
         elif kind == "LOG" and message.log is not None:
             self.log(message.log.level.value, message.log.message)
+        elif kind == "TRACE" and message.trace is not None and message.trace.estimate is not None:
+            estimate = message.trace.estimate  # progress: what the source expects to send
+            self.estimates[(estimate.name, estimate.namespace)] = (estimate.row_estimate, estimate.byte_estimate)
         elif kind == "TRACE" and message.trace is not None and message.trace.error is not None:
             error = message.trace.error
             self.source_error = error.message
@@ -268,6 +276,12 @@ class SyncRun:
             "stateMessagesEmitted": self.states_emitted,
             "recordsCommitted": self.records_committed,
         }
+        rows = [rows for rows, _ in self.estimates.values() if rows is not None]
+        sizes = [size for _, size in self.estimates.values() if size is not None]
+        if rows:
+            total["estimatedRecords"] = sum(rows)
+        if sizes:
+            total["estimatedBytes"] = sum(sizes)
         Attempt.update(
             records_synced=self.records_total,
             bytes_synced=total_bytes,

@@ -156,7 +156,7 @@ def test_large_reads_print_whole_lines(faker: Launcher, faker_catalog: Catalog) 
     with faker.read({"count": 3000, "state_every": 500}, faker_catalog("users")) as process:
         types = Counter(decode_message(line).type for line in process)
         assert process.wait(30) == 0
-    assert types == {MessageType.RECORD: 3000, MessageType.STATE: 6, MessageType.LOG: 1}
+    assert types == {MessageType.RECORD: 3000, MessageType.STATE: 6, MessageType.LOG: 1, MessageType.TRACE: 1}
 
 
 @pytest.mark.parametrize(("state_every", "checkpoints"), [(4500, [4504, 9004, 10000]), (1, list(range(5, 10001))), (10**9, [10000])])

@@ -28,19 +28,23 @@ from airpipe.connectors.entrypoint import ConfigError, Source, main
 from airpipe.protocol import (
     AirbyteCatalog,
     AirbyteConnectionStatus,
+    AirbyteEstimateTraceMessage,
     AirbyteLogMessage,
     AirbyteMessage,
     AirbyteStateMessage,
     AirbyteStateType,
     AirbyteStream,
     AirbyteStreamState,
+    AirbyteTraceMessage,
     ConfiguredAirbyteCatalog,
     ConnectorSpecification,
+    EstimateType,
     Level,
     MessageType,
     Status,
     StreamDescriptor,
     SyncMode,
+    TraceType,
     encode,
     encode_into,
 )
@@ -280,6 +284,14 @@ def _log(message: str, level: Level = Level.INFO) -> AirbyteMessage:
     return AirbyteMessage(type=MessageType.LOG, log=AirbyteLogMessage(level=level, message=message))
 
 
+def _estimate(stream: str, rows: int) -> AirbyteMessage:
+    """How many records are coming, so the job shows progress against a total."""
+    estimate = AirbyteEstimateTraceMessage(name=stream, type=EstimateType.STREAM, row_estimate=rows)
+    return AirbyteMessage(
+        type=MessageType.TRACE, trace=AirbyteTraceMessage(type=TraceType.ESTIMATE, emitted_at=time.time() * 1000, estimate=estimate)
+    )
+
+
 def read_stream(stream: _Stream, seed: int, first: int, last: int, state_every: int) -> Iterator[AirbyteMessage | bytearray]:
     """Records ``first..last`` of a stream as chunks of pre-encoded lines, and a STATE after every
     ``state_every`` records and after the last."""
@@ -362,6 +374,7 @@ class Faker(Source):
                 yield _stream_state(stream.name, cursor)
                 continue
             yield _log(f"{stream.name}: reading records {first} to {last}")
+            yield _estimate(stream.name, last - first + 1)
             yield from read_stream(stream, seed, first, last, state_every)
 
 
