@@ -24,6 +24,7 @@ The backend (``Loader``, ``Table``) only buffers rows and writes them; the bookk
 
 from __future__ import annotations
 
+import math
 import queue
 import select
 import threading
@@ -31,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any, Protocol
 
 import msgspec
@@ -116,7 +118,16 @@ class _Message(msgspec.Struct):
 
 
 _decode_message = msgspec.json.Decoder(_Message).decode
-_decode_any = msgspec.json.Decoder().decode
+
+
+def _float(text: str) -> float | Decimal:
+    """JSON has no limit on numbers; a double does. One beyond it (1e400) is kept as a Decimal,
+    for rows.py to store where the column can hold it and to note where it cannot."""
+    number = float(text)
+    return number if math.isfinite(number) else Decimal(text)
+
+
+_decode_any = msgspec.json.Decoder(float_hook=_float).decode
 
 
 def write(

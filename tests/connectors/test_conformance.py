@@ -310,19 +310,6 @@ FIXTURES: dict[str, type[Builtin]] = {
 
 #: (test name, repository) -> the bug it fails on; each becomes a strict xfail
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("test_edge_values_match_the_discovered_schema", "airpipe/source-postgres"): (
-        "postgres_catalog.column_schema declares numeric/float columns {'type': 'number'}, but row_to_json sends "
-        "NaN/Infinity/-Infinity as strings; and declares arrays' items as the element type, but a multi-dimensional "
-        "array (integer[] holds {{1,2},{3,4}}) is sent as nested arrays"
-    ),
-    ("test_write_keeps_records_with_numbers_beyond_doubles", "airpipe/destination-postgres"): (
-        "batching._Pump._decode decodes record data with msgspec's default decoder (batching.py:119/237), which raises "
-        "'Number out of range' for 1e400: the whole write fails instead of storing (numeric) or NULLing the value"
-    ),
-    ("test_write_keeps_records_with_numbers_beyond_doubles", "airpipe/destination-sqlite"): (
-        "batching._Pump._decode decodes record data with msgspec's default decoder (batching.py:119/237), which raises "
-        "'Number out of range' for 1e400: the whole write fails instead of NULLing the value with a note"
-    ),
 }
 
 

@@ -208,11 +208,22 @@ def _suffix() -> bytes:
     return b',"emitted_at":%d}}\n' % int(time.time() * 1000)
 
 
+def _output_column(table: Table, name: str) -> Any:
+    """A column as it is read: NaN and +-Infinity, which JSON numbers cannot hold (row_to_json
+    would send them as strings), become NULL, so every value matches the declared schema."""
+    from psycopg2 import sql
+
+    column = table.columns.get(name)
+    if column is None or column.typname not in ("numeric", "float4", "float8"):
+        return sql.Identifier(name)
+    return sql.SQL("CASE WHEN {0} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE {0} END AS {0}").format(sql.Identifier(name))
+
+
 def _select(conn: Any, table: Table, columns: list[str], cursor_column: Column | None, after: str | None) -> tuple[Any, dict[str, Any]]:
     from psycopg2 import sql
 
     relation = sql.Identifier(table.schema, table.name)
-    inner = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, columns)), relation)
+    inner = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(_output_column(table, name) for name in columns), relation)
     rows = sql.SQL("row_to_json(t.*)::text")  # t.*, not t: a column named t would be taken for the row
     if cursor_column is None:
         return sql.SQL("SELECT {} FROM ({}) t").format(rows, inner), {}

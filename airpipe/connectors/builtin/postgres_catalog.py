@@ -54,7 +54,8 @@ CURSOR_TYPES = _INTEGER | _NUMBER | set(_TIMES) | {"text", "varchar", "bpchar", 
 def column_schema(typname: str, typtype: str, category: str, element: tuple[str, str] | None = None) -> dict[str, Any]:
     """The JSON Schema (without null) of what ``row_to_json`` makes of a value of this base type.
 
-    numeric NaN and Infinity are rendered as strings, as are bytea (``\\x...`` hex), intervals,
+    numeric NaN and Infinity are read as NULL (see postgres._output_column), and columns that may
+    hold them are nullable; bytea (``\\x...`` hex), intervals,
     ranges, geometric and network types and anything else without a JSON counterpart.
     """
     if typname in _INTEGER:
@@ -68,7 +69,10 @@ def column_schema(typname: str, typtype: str, category: str, element: tuple[str,
     if typname in ("json", "jsonb"):
         return {}  # any JSON value: an object, an array, a scalar or null
     if category == "A" and element is not None:
-        return {"type": "array", "items": _nullable(column_schema(element[0], element[1], ""))}
+        # one array type holds any number of dimensions ({1,2} and {{1,2},{3,4}} are both int[]),
+        # so an item is an element or another array of them
+        item = _nullable(column_schema(element[0], element[1], ""))
+        return {"type": "array", "items": {"anyOf": [item, {"type": "array"}]}}
     if typtype == "c":
         return {"type": "object"}
     return {"type": "string"}
@@ -124,7 +128,8 @@ def list_tables(conn: Any, schemas: list[str], table: str | None = None) -> dict
                 found = tables[(schema, name)] = Table(schema, name, kind)
             element = (elem, elem_type) if elem is not None else None
             json_schema = column_schema(typname, typtype, category, element)
-            found.columns[column] = Column(column, sql_type, typname, json_schema if not_null else _nullable(json_schema))
+            may_be_null = not not_null or typname in _NUMBER  # NaN and Infinity are read as NULL
+            found.columns[column] = Column(column, sql_type, typname, _nullable(json_schema) if may_be_null else json_schema)
         cursor.execute(_PRIMARY_KEYS, {"schemas": schemas})
         for schema, name, column in cursor:
             if (schema, name) in tables:
