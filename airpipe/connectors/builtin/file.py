@@ -322,12 +322,34 @@ class File(Source):
         if missing:
             raise ConfigError(f"the file has no column {missing[0]!r} (its columns: {', '.join(names)}); discover the schema again")
         columns = [(name, names.index(name), csv_converter(name, prop)) for name, prop in schema.items()]
+
+        def records() -> Iterator[dict[str, Any]]:
+            for line, row in rows:
+                check_width(line, row, names)
+                yield {name: convert(line, row[index]) for name, index, convert in columns}
+
+        return self._chunked(configured, records())
+
+    def _read_jsonl(self, configured: ConfiguredAirbyteStream, binary: IO[bytes], schema: dict[str, Any]) -> Iterator[bytearray]:
+        decode = jsonl_decoder(schema)
+
+        def records() -> Iterator[Any]:
+            for line, raw in jsonl_lines(binary):
+                try:
+                    yield decode(raw)
+                except msgspec.ValidationError as exc:
+                    raise ConfigError(f"line {line}: {exc}") from None
+                except msgspec.DecodeError as exc:
+                    raise ConfigError(f"line {line}: not valid JSON ({exc})") from None
+
+        return self._chunked(configured, records())
+
+    def _chunked(self, configured: ConfiguredAirbyteStream, records: Iterator[Any]) -> Iterator[bytearray]:
+        """RECORD lines of ``records``, CHUNK at a time, encoded straight into the output buffer."""
         prefix, chunk, count = self._prefix(configured), bytearray(), 0
         suffix = _suffix()
         try:
-            for line, row in rows:
-                check_width(line, row, names)
-                record = {name: convert(line, row[index]) for name, index, convert in columns}
+            for record in records:
                 chunk += prefix
                 encode_into(record, chunk, len(chunk))
                 chunk += suffix
@@ -337,32 +359,6 @@ class File(Source):
                     chunk, suffix = bytearray(), _suffix()
         except ConfigError:
             if chunk:  # the records before a bad row are sent too
-                yield chunk
-            raise
-        if chunk:
-            yield chunk
-
-    def _read_jsonl(self, configured: ConfiguredAirbyteStream, binary: IO[bytes], schema: dict[str, Any]) -> Iterator[bytearray]:
-        decode = jsonl_decoder(schema)
-        prefix, chunk, count = self._prefix(configured), bytearray(), 0
-        suffix = _suffix()
-        try:
-            for line, raw in jsonl_lines(binary):
-                try:
-                    row = decode(raw)
-                except msgspec.ValidationError as exc:
-                    raise ConfigError(f"line {line}: {exc}") from None
-                except msgspec.DecodeError as exc:
-                    raise ConfigError(f"line {line}: not valid JSON ({exc})") from None
-                chunk += prefix
-                encode_into(row, chunk, len(chunk))
-                chunk += suffix
-                count += 1
-                if count % CHUNK == 0:
-                    yield chunk
-                    chunk, suffix = bytearray(), _suffix()
-        except ConfigError:
-            if chunk:  # the records before a bad line are sent too
                 yield chunk
             raise
         if chunk:
