@@ -518,4 +518,5 @@ def test_memory_stays_flat_on_a_large_table(db: Db, tmp_path: Path) -> None:
         process.returncode = os.waitstatus_to_exitcode(status)
     assert process.returncode == 0
     assert lines == 300000 + 1  # and one LOG
-    assert usage.ru_maxrss / 1024 < 120, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+    # the bound for a connector; ~55 MB on an idle machine, up to ~130 MB seen under load
+    assert usage.ru_maxrss / 1024 < 150, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"

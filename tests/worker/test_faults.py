@@ -366,7 +366,7 @@ def test_concurrent_sync_calls_share_one_job(production: Any, programs: Path) ->
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_worker_killed_mid_sync_is_taken_over(production: Any) -> None:
-    count = 100_000
+    count = 400_000  # long enough to be caught mid-way on a loaded machine
     deployment = production(workers=1, AIRPIPE_LEASE_SECONDS="3", AIRPIPE_RETRY_BACKOFF="0.2", AIRPIPE_MAX_ATTEMPTS="3")
     [worker] = worker_processes(deployment)
     api = Builder(deployment.call)
@@ -377,9 +377,10 @@ def test_a_worker_killed_mid_sync_is_taken_over(production: Any) -> None:
     api.wait_job(
         job_id,
         30,
-        until=lambda info: (info["attempts"][0]["attempt"]["recordsSynced"] or 0) > 0 and api.state(connection)["stateType"] == "stream",
+        until=lambda info: (info["attempts"][0]["attempt"]["recordsSynced"] or 0) > 0
+        and api.state(connection)["stateType"] == "stream"
+        and len(connector_pids(worker.pid)) == 2,
     )
-    wait_until(lambda: len(connector_pids(worker.pid)) == 2, 10, "both connectors to run")
     connectors = connector_pids(worker.pid)
     # the machine dies: everything stops at once, then is gone (connectors run in sessions of their own)
     for sig in (signal.SIGSTOP, signal.SIGKILL):
