@@ -152,63 +152,16 @@ def source_alone(config: dict[str, Any], directory: Path) -> tuple[float, float,
 def set_up_sync(directory: Path, source_config: dict[str, Any], destination_config: dict[str, Any]) -> tuple[dict[str, str], int]:
     """An SQLite airpipe database with a PostgreSQL -> PostgreSQL connection (full refresh,
     overwrite) and one pending sync job; returns (environment, job id)."""
-    from starlette.testclient import TestClient
+    import sync_bench
 
-    from airpipe import models
-    from airpipe.api.app import create_app
     from airpipe.connectors.registry import POSTGRES_DESTINATION, POSTGRES_SOURCE
-    from airpipe.settings import Settings
-    from airpipe.worker import queue
 
-    env = {
-        "AIRPIPE_DATA_DIR": str(directory / "data"),
-        "AIRPIPE_DATABASE_URL": f"sqlite:///{directory / 'data' / 'airpipe.db'}",
-        "AIRPIPE_QUEUE_NAME": "pg-bench",
-        "AIRPIPE_MAX_ATTEMPTS": "1",
-    }
-    queue.huey.immediate = True  # spec, check and discover jobs run inline while the objects are made
-    app = create_app(Settings.from_env(env), run_consumer=False)
-    with TestClient(app) as client:
-
-        def call(path: str, body: dict[str, Any]) -> Any:
-            response = client.post(f"/api/v1/{path}", json=body)
-            assert response.status_code == 200, response.text
-            return response.json()
-
-        workspace = call("workspaces/list", {})["workspaces"][0]["workspaceId"]
-        source = call(
-            "sources/create",
-            {
-                "workspaceId": workspace,
-                "sourceDefinitionId": str(POSTGRES_SOURCE.id),
-                "connectionConfiguration": source_config,
-                "name": "bench source",
-            },
-        )
-        destination = call(
-            "destinations/create",
-            {
-                "workspaceId": workspace,
-                "destinationDefinitionId": str(POSTGRES_DESTINATION.id),
-                "connectionConfiguration": destination_config,
-                "name": "bench destination",
-            },
-        )
-        discovered = call("sources/discover_schema", {"sourceId": source["sourceId"]})["catalog"]
-        streams = [s for s in discovered["streams"] if s["stream"]["name"] == "t"]
-        connection = call(
-            "connections/create",
-            {
-                "sourceId": source["sourceId"],
-                "destinationId": destination["destinationId"],
-                "status": "active",
-                "syncCatalog": {"streams": streams},
-            },
-        )
-        queue.huey.immediate = False  # the sync job is only created: the child runs it
-        job_id = call("connections/sync", {"connectionId": connection["connectionId"]})["job"]["id"]
-    models.db.close()
-    return env, job_id
+    return sync_bench.set_up_connection(
+        directory,
+        source=(str(POSTGRES_SOURCE.id), source_config),
+        destination=(str(POSTGRES_DESTINATION.id), destination_config),
+        stream="t",
+    )
 
 
 def run_sync(env: dict[str, str], job_id: int) -> dict[str, Any]:

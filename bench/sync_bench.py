@@ -42,7 +42,23 @@ RSS_GOAL_MB = 100.0
 
 
 def set_up(directory: Path, records: int, state_every: int, prefix: str = "") -> tuple[dict[str, str], int]:
-    """A database with one connection and one pending sync job; returns (environment, job id)."""
+    """A database with a Faker (users) -> Local JSON connection and one pending sync job;
+    returns (environment, job id)."""
+    return set_up_connection(
+        directory,
+        source=("a3395a42-d499-4316-9233-0451ac0673d1", {"count": records, "seed": 1, "state_every": state_every}),
+        destination=("610eabab-b1f9-4421-9c46-9ff173672120", {"destination_path": "/local/bench"}),
+        stream="users",
+        prefix=prefix,
+    )
+
+
+def set_up_connection(
+    directory: Path, *, source: tuple[str, dict[str, Any]], destination: tuple[str, dict[str, Any]], stream: str, prefix: str = ""
+) -> tuple[dict[str, str], int]:
+    """An SQLite airpipe database in ``directory`` with one connection syncing ``stream`` from
+    ``source`` to ``destination`` (each a definition id and a config), full refresh + overwrite,
+    and one pending sync job; returns (environment, job id). The child process runs the job."""
     from starlette.testclient import TestClient
 
     from airpipe import models
@@ -56,9 +72,8 @@ def set_up(directory: Path, records: int, state_every: int, prefix: str = "") ->
         "AIRPIPE_QUEUE_NAME": "bench",
         "AIRPIPE_MAX_ATTEMPTS": "1",
     }
-    settings = Settings.from_env(env)
-    queue.huey.immediate = True  # spec jobs run inline while the objects are made
-    app = create_app(settings, run_consumer=False)
+    queue.huey.immediate = True  # spec, check and discover jobs run inline while the objects are made
+    app = create_app(Settings.from_env(env), run_consumer=False)
     with TestClient(app) as client:
 
         def call(path: str, body: dict[str, Any]) -> Any:
@@ -67,31 +82,26 @@ def set_up(directory: Path, records: int, state_every: int, prefix: str = "") ->
             return response.json()
 
         workspace = call("workspaces/list", {})["workspaces"][0]["workspaceId"]
-        faker = call(
+        source_id = call(
             "sources/create",
-            {
-                "workspaceId": workspace,
-                "sourceDefinitionId": "a3395a42-d499-4316-9233-0451ac0673d1",
-                "connectionConfiguration": {"count": records, "seed": 1, "state_every": state_every},
-                "name": "faker",
-            },
-        )
-        destination = call(
+            {"workspaceId": workspace, "sourceDefinitionId": source[0], "connectionConfiguration": source[1], "name": "bench source"},
+        )["sourceId"]
+        destination_id = call(
             "destinations/create",
             {
                 "workspaceId": workspace,
-                "destinationDefinitionId": "610eabab-b1f9-4421-9c46-9ff173672120",
-                "connectionConfiguration": {"destination_path": "/local/bench"},
-                "name": "json",
+                "destinationDefinitionId": destination[0],
+                "connectionConfiguration": destination[1],
+                "name": "bench destination",
             },
-        )
-        discovered = call("sources/discover_schema", {"sourceId": faker["sourceId"]})["catalog"]
-        streams = [s for s in discovered["streams"] if s["stream"]["name"] == "users"]
+        )["destinationId"]
+        discovered = call("sources/discover_schema", {"sourceId": source_id})["catalog"]
+        streams = [s for s in discovered["streams"] if s["stream"]["name"] == stream]
         connection = call(
             "connections/create",
             {
-                "sourceId": faker["sourceId"],
-                "destinationId": destination["destinationId"],
+                "sourceId": source_id,
+                "destinationId": destination_id,
                 "status": "active",
                 "syncCatalog": {"streams": streams},
                 "prefix": prefix,
