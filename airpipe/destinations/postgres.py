@@ -52,6 +52,7 @@ import msgspec
 import psycopg2
 from psycopg2 import errors, sql
 
+from airpipe.connectors import pg
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations import batching
 from airpipe.destinations.rows import ExtractedAt, RowCodec, meta_json, raw_id_format
@@ -59,7 +60,6 @@ from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
 APPLICATION = "airpipe-destination-postgres"  # as pg_stat_activity shows the connection
-SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 SPEC = ConnectorSpecification(
     documentation_url="https://docs.airbyte.com/integrations/destinations/postgres",
@@ -72,11 +72,8 @@ SPEC = ConnectorSpecification(
         "title": "Postgres Destination Spec",
         "type": "object",
         "required": ["host", "database", "username"],
-        "properties": {
-            "host": {"title": "Host", "description": "Hostname of the database.", "type": "string", "order": 0},
-            "port": {"title": "Port", "type": "integer", "minimum": 0, "maximum": 65535, "default": 5432, "examples": ["5432"], "order": 1},
-            "database": {"title": "DB Name", "type": "string", "order": 2},
-            "schema": {
+        "properties": pg.connection_properties(
+            schema={
                 "title": "Default Schema",
                 "description": "The schema tables are written to when their stream has no namespace.",
                 "type": "string",
@@ -84,18 +81,8 @@ SPEC = ConnectorSpecification(
                 "examples": ["public"],
                 "order": 3,
             },
-            "username": {"title": "User", "type": "string", "order": 4},
-            "password": {"title": "Password", "type": "string", "airbyte_secret": True, "order": 5},
-            "ssl_mode": {
-                "title": "SSL mode",
-                "description": "libpq's sslmode: how (and whether) the connection is encrypted and the server verified.",
-                "type": "string",
-                "enum": SSL_MODES,
-                "default": "prefer",
-                "order": 6,
-            },
-            "batch_size": batching.BATCH_SIZE_PROPERTY,
-        },
+            batch_size=batching.BATCH_SIZE_PROPERTY,
+        ),
     },
 )
 
@@ -136,7 +123,7 @@ class Postgres(Destination):
                 cursor.execute(sql.SQL("CREATE TABLE {} (id integer)").format(table))
                 cursor.execute(sql.SQL("DROP TABLE {}").format(table))
         except psycopg2.Error as exc:
-            return AirbyteConnectionStatus(status=Status.FAILED, message=f"cannot create a table in schema {schema!r}: {_reason(exc)}")
+            return AirbyteConnectionStatus(status=Status.FAILED, message=f"cannot create a table in schema {schema!r}: {pg.reason(exc)}")
         finally:
             connection.close()
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
@@ -153,19 +140,10 @@ class Postgres(Destination):
 
 def connect(config: dict[str, Any]) -> Any:
     """A connection in UTC; ConfigError saying why there is none (never quoting the password)."""
-    host, port, database = config["host"], config.get("port") or 5432, config["database"]
-    options = {"user": config["username"], "password": config.get("password") or None, "sslmode": config.get("ssl_mode") or "prefer"}
-    try:
-        connection = psycopg2.connect(host=host, port=port, dbname=database, connect_timeout=10, application_name=APPLICATION, **options)
-    except psycopg2.Error as exc:
-        raise ConfigError(f"cannot connect to PostgreSQL at {host}:{port}, database {database}: {_reason(exc)}") from None
+    connection = pg.connect(config, application_name=APPLICATION)
     with connection.cursor() as cursor:
         cursor.execute("SET TIME ZONE 'UTC'")
     return connection
-
-
-def _reason(exc: psycopg2.Error) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # TABLES

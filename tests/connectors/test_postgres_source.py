@@ -16,8 +16,9 @@ import msgspec
 import pytest
 
 from airpipe.connectors import registry
-from airpipe.connectors.builtin.postgres import Checkpoints, Table, saved_cursor, scrub, states_by_stream
+from airpipe.connectors.builtin.postgres import Checkpoints, Table, saved_cursor, states_by_stream
 from airpipe.connectors.launcher import Launcher
+from airpipe.connectors.pg import scrub
 from airpipe.protocol import AirbyteStateMessage, MessageType
 
 pytestmark = pytest.mark.postgres

@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from airpipe.connectors import pg
 from airpipe.connectors.builtin.postgres_catalog import CURSOR_TYPES, Column, Table, list_tables
 from airpipe.connectors.entrypoint import ConfigError, Source, main
 from airpipe.protocol import (
@@ -58,8 +59,6 @@ from airpipe.protocol import (
     encode,
 )
 
-SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
-CONNECT_TIMEOUT = 15
 #: a batch of rows holds about this many bytes of JSON (rows are counted from the last batch's size)
 BATCH_BYTES = 2 << 20
 MIN_BATCH, MAX_BATCH = 100, 20_000
@@ -72,11 +71,8 @@ SPEC = ConnectorSpecification(
         "title": "Postgres Source Spec",
         "type": "object",
         "required": ["host", "database", "username"],
-        "properties": {
-            "host": {"title": "Host", "type": "string", "order": 0},
-            "port": {"title": "Port", "type": "integer", "minimum": 0, "maximum": 65535, "default": 5432, "order": 1},
-            "database": {"title": "Database name", "type": "string", "order": 2},
-            "schemas": {
+        "properties": pg.connection_properties(
+            schemas={
                 "title": "Schemas",
                 "description": "The schemas whose tables and views are streams.",
                 "type": "array",
@@ -86,17 +82,7 @@ SPEC = ConnectorSpecification(
                 "default": ["public"],
                 "order": 3,
             },
-            "username": {"title": "Username", "type": "string", "order": 4},
-            "password": {"title": "Password", "type": "string", "airbyte_secret": True, "order": 5},
-            "ssl_mode": {
-                "title": "SSL mode",
-                "description": "libpq's sslmode: verify-ca and verify-full check the server certificate against ~/.postgresql/root.crt.",
-                "type": "string",
-                "enum": SSL_MODES,
-                "default": "prefer",
-                "order": 6,
-            },
-            "state_every": {
+            state_every={
                 "title": "State every",
                 "description": "In an incremental read, emit a STATE checkpoint after about this many records "
                 "(at the next change of the cursor value).",
@@ -105,7 +91,7 @@ SPEC = ConnectorSpecification(
                 "default": 10000,
                 "order": 7,
             },
-        },
+        ),
     },
 )
 
@@ -114,35 +100,13 @@ SPEC = ConnectorSpecification(
 
 
 def connect(config: Mapping[str, Any]) -> Any:
-    """A psycopg2 connection for the config, in UTC with ISO dates; ConfigError if it fails (the
-    message never contains the password)."""
-    import psycopg2
-
-    password = config.get("password") or None
-    params: dict[str, Any] = {
-        "host": config["host"],
-        "port": int(config.get("port", 5432)),
-        "dbname": config["database"],
-        "user": config["username"],
-        "password": password,
-        "sslmode": config.get("ssl_mode", "prefer"),
-        "connect_timeout": CONNECT_TIMEOUT,
-        "application_name": "airpipe-source-postgres",
-    }
-    try:
-        conn = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
-    except psycopg2.Error as exc:
-        where = f"{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
-        raise ConfigError(f"cannot connect to PostgreSQL as {where}: {scrub(str(exc).strip(), password)}") from None
+    """A connection for the config, in UTC with ISO dates; ConfigError if there is none."""
+    conn = pg.connect(config, application_name="airpipe-source-postgres")
     conn.autocommit = True
     with conn.cursor() as cursor:
         # Values are rendered by the server: fix what their text depends on.
         cursor.execute("SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3")
     return conn
-
-
-def scrub(message: str, secret: str | None) -> str:
-    return message.replace(secret, "****") if secret else message
 
 
 # READING
