@@ -38,6 +38,7 @@ from typing import IO, Any, Protocol
 import msgspec
 
 from airpipe.destinations.lifeline import check_parent
+from airpipe.destinations.messages import decode_message
 from airpipe.destinations.rows import Mismatch, RowCodec, source_changes
 from airpipe.destinations.sql import StreamSpec
 from airpipe.protocol import DestinationSyncMode
@@ -87,37 +88,7 @@ class Target:
     table: Any  # a Table
 
 
-# INPUT: only as much of a message as the slow path needs; the fast path is RowCodec.decode_message
-
-
-class _Record(msgspec.Struct):
-    stream: str
-    data: msgspec.Raw
-    emitted_at: int | float | None = None
-    namespace: str | None = None
-    meta: Any = None
-
-
-class _Descriptor(msgspec.Struct):
-    name: str
-    namespace: str | None = None
-
-
-class _StreamState(msgspec.Struct):
-    stream_descriptor: _Descriptor
-
-
-class _State(msgspec.Struct):
-    stream: _StreamState | None = None
-
-
-class _Message(msgspec.Struct):
-    type: str
-    record: _Record | None = None
-    state: _State | None = None
-
-
-_decode_message = msgspec.json.Decoder(_Message).decode
+# INPUT: the slow path reads messages with messages.decode_message; the fast path is RowCodec.decode_message
 
 
 def _float(text: str) -> float | Decimal:
@@ -173,7 +144,7 @@ class _Pump:
             decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
             name, namespace = target.spec.name, target.spec.namespace
         else:  # no streams: every record is an error, found on the slow path
-            decode, name = _decode_message, None
+            decode, name = decode_message, None
         for lines in input_chunks(input):
             if lines is None:  # the input pauses: commit and echo what waits, it costs no throughput
                 if self.pending:
@@ -234,7 +205,7 @@ class _Pump:
     def _decode(self, line: bytes, number: int) -> Target | bool | None:
         """A record: added to its table, returns its target. A state: kept, returns True. Else None."""
         try:
-            message = _decode_message(line)
+            message = decode_message(line)
         except msgspec.DecodeError as exc:
             if not line.strip():
                 return None

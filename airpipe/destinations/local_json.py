@@ -41,6 +41,7 @@ import msgspec
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations.lifeline import check_parent
 from airpipe.destinations.local_paths import local_root, resolve_local_path
+from airpipe.destinations.messages import decode_message
 from airpipe.protocol import (
     AirbyteConnectionStatus,
     ConfiguredAirbyteCatalog,
@@ -90,37 +91,6 @@ def destination_dir(config: Mapping[str, Any]) -> Path:
         raise ConfigError(f"destination_path: {exc}") from None
 
 
-# INPUT: records keep their data as raw bytes; states are read only as far as their stream.
-
-
-class _Record(msgspec.Struct):
-    stream: str
-    data: msgspec.Raw
-    emitted_at: int | float | None = None
-
-
-class _Descriptor(msgspec.Struct):
-    name: str
-
-
-class _StreamState(msgspec.Struct):
-    stream_descriptor: _Descriptor
-
-
-class _State(msgspec.Struct):
-    type: str | None = None
-    stream: _StreamState | None = None
-
-
-class _Message(msgspec.Struct):
-    type: str
-    record: _Record | None = None
-    state: _State | None = None
-
-
-_decode_message = msgspec.json.Decoder(_Message).decode
-
-
 class LocalJson(Destination):
     def spec(self) -> ConnectorSpecification:
         return SPEC
@@ -167,7 +137,7 @@ def _pump(input: IO[bytes], files: dict[str, StreamFile], directory: Path) -> It
             continue
         number += 1
         try:
-            message = _decode_message(line)
+            message = decode_message(line)
         except msgspec.DecodeError as exc:
             if not line.strip():
                 continue
