@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,51 @@ def test_overwrite_echoes_the_latest_state_of_each_stream_at_the_end(tmp_path: P
     lines = [record("users", {}), state("users", 1), state("orders", 1), state("users", 2), record("orders", {}), state("orders", 2)]
     code, states, _ = write(tmp_path, cat, *lines)
     assert (code, states) == (0, [state("users", 2), state("orders", 2)])
+
+
+def test_many_blocks_of_mixed_lines_keep_every_record_and_state(tmp_path: Path) -> None:
+    # megabytes of input: lines are cut across reads, and each block mixes streams, logs and states
+    cat = catalog("append", "users", "orders")
+    lines, expected = [], {"users": [], "orders": []}
+    for n in range(20_000):
+        stream = "users" if n % 3 else "orders"
+        payload = {"id": n, "pad": "x" * (n % 250)}
+        lines.append(record(stream, payload, emitted_at=1_700_000_000_000 + n))
+        expected[stream].append(payload)
+        if n % 997 == 0:
+            lines += [b'{"type":"LOG","log":{"level":"INFO","message":"at %d"}}\n' % n, state(stream, n)]
+    code, states, _ = write(tmp_path, cat, *lines)
+    assert code == 0
+    assert states == [line for line in lines if b'"STATE"' in line]
+    assert data(tmp_path, "users") == expected["users"] and data(tmp_path, "orders") == expected["orders"]
+    written = rows(tmp_path, "users") + rows(tmp_path, "orders")
+    assert len({row["_airbyte_ab_id"] for row in written}) == 20_000
+    assert sorted(row["_airbyte_emitted_at"] for row in written) == list(range(1_700_000_000_000, 1_700_000_020_000))
+
+
+def test_blank_lines_are_skipped(tmp_path: Path) -> None:
+    code, states, _ = write(
+        tmp_path, catalog("append", "users"), record("users", {"id": 1}), b"\n  \n", record("users", {"id": 2}), state("users", 1)
+    )
+    assert (code, states) == (0, [state("users", 1)])
+    assert data(tmp_path, "users") == [{"id": 1}, {"id": 2}]
+
+
+def test_two_messages_on_one_line_fail_the_write(tmp_path: Path) -> None:
+    both = record("users", {"id": 2}).strip() + b" " + record("users", {"id": 3})
+    code, _, error = write(tmp_path, catalog("append", "users"), record("users", {"id": 1}), both)
+    assert code == 1
+    assert error.message.startswith("input line 2 is not a protocol message: JSON is malformed: trailing characters")
+
+
+def test_a_record_without_emitted_at_gets_the_time_it_was_written(tmp_path: Path) -> None:
+    before = time.time() * 1000
+    line = b'{"type":"RECORD","record":{"stream":"users","data":{"id":1}}}\n'
+    code, _, _ = write(tmp_path, catalog("append", "users"), line, record("users", {"id": 2}, emitted_at=5))
+    assert code == 0
+    first, second = rows(tmp_path, "users")
+    assert before <= first["_airbyte_emitted_at"] <= time.time() * 1000
+    assert second["_airbyte_emitted_at"] == 5
 
 
 def test_append_dedup_keeps_the_latest_record_per_key(tmp_path: Path) -> None:
