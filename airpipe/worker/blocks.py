@@ -45,14 +45,20 @@ class BlockRouter:
 
     def __init__(self, heads: dict[bytes, tuple[Run, bytes | None]]) -> None:
         self.heads = heads
-        # a newline NOT followed by a known head starts an "other" line; searching for the
-        # newline first lets the regex engine skip through the records at memchr speed
+        # a newline NOT followed by a known head starts an "other" line (the regex engine looks
+        # for the newline first, and tries the heads only there)
         alternatives = b"|".join(re.escape(h) for h in self.heads)
         self.other_line_start = re.compile(rb"\n(?!" + alternatives + rb")") if self.heads else re.compile(rb"\n")
+        self.records_only = True  # the last block held records only
 
     def route(self, block: bytes, write: Callable[[bytes], object]) -> Iterator[bytes]:
         """Write the record runs of ``block`` (whole lines) and yield its other lines, in order:
         a yielded line is handled before the next run is written."""
+        # Where the block before held records of one stream only, this one likely does too: two
+        # counts tell, at memchr speed, and spare the regex's slower pass over the whole block.
+        if self.records_only and self._write_one_stream(block, write):
+            return
+        self.records_only = True
         position = 0
         starts = self.other_line_start.finditer(block)
         start = 0 if not any(block.startswith(h) for h in self.heads) else None
@@ -69,6 +75,7 @@ class BlockRouter:
             if start > position:
                 self._write_run(block[position:start], write)
             end = block.index(b"\n", start) + 1
+            self.records_only = False
             yield block[start:end]
             position = end
             start = None
@@ -78,16 +85,21 @@ class BlockRouter:
             self._write_run(block[position:], write)
 
     def _write_run(self, run: bytes, write: Callable[[bytes], object]) -> None:
+        if not self._write_one_stream(run, write):
+            for line in run.splitlines(keepends=True):  # several streams meet in this run
+                self._write_one_stream(line, write)
+
+    def _write_one_stream(self, run: bytes, write: Callable[[bytes], object]) -> bool:
+        """Write ``run`` and count it, if all its lines are records of one known stream."""
         lines = run.count(b"\n")
         for line_head, (counter, new_head) in self.heads.items():
             if run.startswith(line_head):
-                if run.count(b"\n" + line_head) == lines - 1:  # one stream throughout: the common case
-                    counter.records += lines
-                    counter.bytes += len(run)
-                    if new_head is not None:
-                        run = new_head + run[len(line_head) :].replace(b"\n" + line_head, b"\n" + new_head)
-                    write(run)
-                    return
-                break
-        for line in run.splitlines(keepends=True):  # several streams meet in this run
-            self._write_run(line, write)
+                if run.count(b"\n" + line_head) != lines - 1:
+                    return False
+                counter.records += lines
+                counter.bytes += len(run)
+                if new_head is not None:
+                    run = new_head + run[len(line_head) :].replace(b"\n" + line_head, b"\n" + new_head)
+                write(run)
+                return True
+        return False
