@@ -10,13 +10,21 @@
                   v
             the STATE messages that arrived before the cut are echoed, exactly as they came
 
+Input is read in blocks of whole lines, and a block is decoded in one call where it can be (the
+bulk path, ``airpipe.destinations.blocks``): each run of records of one stream is made rows in C
+loops and given to ``Table.add_rows`` at once. Any line that is not such a record (a state, a record
+of another stream, a record with a value that does not fit) goes through the per-line path
+(``Pump.lines``), as does a block that does not decode into one message per line; so errors name
+their line as before.
+
 The backend (``Loader``, ``Table``) only buffers rows and writes them; the bookkeeping is here:
 
 - A STATE is echoed only once everything before it is committed. States that cover an
   ``overwrite`` stream (and GLOBAL or LEGACY states, when any stream is overwritten) wait for
   ``Loader.finish``, which swaps the new tables in; of those only the latest per stream is kept.
 - With ``background=True`` batches are loaded by a thread while the next one is being decoded
-  (at most one batch loads while one waits), so decoding and the database work side by side.
+  (at most one batch loads while one waits), so decoding and the database work side by side
+  (``airpipe.destinations.committer``).
 - End of input commits, unless the process that started us is gone (``lifeline``: then the input
   ended because the sync died); an error or SIGTERM (SystemExit, see the entrypoint) interrupts the load
   in progress and calls ``Loader.abort``, which must leave the tables as the last commit left them.
@@ -25,18 +33,16 @@ The backend (``Loader``, ``Table``) only buffers rows and writes them; the bookk
 from __future__ import annotations
 
 import math
-import queue
-import select
-import threading
 import time
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
 import msgspec
 
+from airpipe.destinations.blocks import Block, input_blocks
+from airpipe.destinations.committer import Committer
 from airpipe.destinations.lifeline import check_parent
 from airpipe.destinations.messages import decode_message
 from airpipe.destinations.rows import Mismatch, RowCodec, source_changes
@@ -63,6 +69,9 @@ class Table(Protocol):
 
     def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None: ...
 
+    def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
+        """``add`` for a run of rows without changes, made by ``BulkRows.ready`` (as is ``controls``)."""
+
     def take(self) -> Any:
         """The rows buffered since the last take (None if there are none), as ``Loader.load`` wants them."""
 
@@ -88,7 +97,7 @@ class Target:
     table: Any  # a Table
 
 
-# INPUT: the slow path reads messages with messages.decode_message; the fast path is RowCodec.decode_message
+# INPUT: the slow path reads messages with messages.decode_message; the fast paths with RowCodec's decoders
 
 
 def _float(text: str) -> float | Decimal:
@@ -112,14 +121,14 @@ def write(
     """Load the message lines of ``input`` into the targets' tables; yields the STATE lines to echo."""
     committer = Committer(loader, background=background)
     try:
-        yield from _Pump(targets, committer, batch_rows).run(input)
+        yield from Pump(targets, committer, batch_rows).run(input)
         committer.close()
     except BaseException:
         committer.abort()
         raise
 
 
-class _Pump:
+class Pump:
     def __init__(self, targets: list[Target], committer: Committer, batch_rows: int) -> None:
         self.targets = {t.spec.key: t for t in targets}
         by_name: dict[str, list[Target]] = {}
@@ -133,76 +142,97 @@ class _Pump:
         self.pending: list[bytes] = []  # states received since the last cut
         self.held: dict[Any, bytes] = {}  # states that wait for Loader.finish (latest per stream)
         self.record_key: tuple[str | None, str] | None = None  # (namespace, stream) of the last record decoded slowly
+        self.rows = self.size = 0  # rows and input bytes in the batch
+        self.number = 0  # input lines read
+        self.waiting_since = 0.0  # when the first state since the last cut came
+        # the stream of the record before, and (namespace, stream) as its records name it: the fast paths' guess
+        self.target = next(iter(self.targets.values()), None)
+        self.key: tuple[str | None, str | None] = self.target.spec.key if self.target is not None else (None, None)
+        self.per_line_blocks = 0
 
     def run(self, input: IO[bytes]) -> Iterator[bytes]:
-        committer, batch_rows = self.committer, self.batch_rows
-        rows = size = number = 0  # rows and input bytes in the batch; input lines
-        waiting_since = 0.0  # when the first state since the last cut came
-        # the fast path's functions, for the stream of the record before (locals: used per record)
-        target = next(iter(self.targets.values()), None)
-        if target is not None:
-            decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
-            name, namespace = target.spec.name, target.spec.namespace
-        else:  # no streams: every record is an error, found on the slow path
-            decode, name = decode_message, None
-        for lines in input_chunks(input):
-            if lines is None:  # the input pauses: commit and echo what waits, it costs no throughput
+        committer = self.committer
+        for block in input_blocks(input):
+            if block is None:  # the input pauses: commit and echo what waits, it costs no throughput
                 if self.pending:
-                    self._cut()
-                    rows = size = 0
+                    self.cut()
                 # the batches in flight too (their states must not wait for more input), unless more comes
                 committer.wait(until_readable=input)
                 yield from committer.echo()
-                continue
-            for line in lines:
-                number += 1
-                # the fast path: a record of the same stream as the one before, every value of the type of its column
-                if b"\\u0000" not in line:
-                    try:
-                        record = decode(line).record
-                    except msgspec.DecodeError:
-                        record = None
-                    if record is not None and record.stream == name and record.namespace == namespace:
-                        try:
-                            values = values_of(record.data)
-                        except Mismatch:
-                            values = None
-                        if values is not None:
-                            add(values, record.emitted_at, None if record.meta is None else source_changes(record.meta))
-                            rows += 1
-                            size += len(line)
-                            if rows >= batch_rows or size >= BATCH_BYTES:
-                                self._cut()
-                                rows = size = 0
-                                yield from committer.echo()
-                            continue
-                # the slow path: any other message, another stream, or a value to convert
-                decoded, cut = self._decode(line, number), False
-                if isinstance(decoded, Target):
-                    rows += 1
-                    size += len(line)
-                    cut = rows >= batch_rows or size >= BATCH_BYTES
-                    if decoded is not target or (namespace, name) != self.record_key:
-                        target = decoded
-                        decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
-                        namespace, name = self.record_key  # as the records name it (a namespace may be left out)
-                elif decoded:  # a state to echo after the next commit: cut only if the first one has waited long
-                    now = time.monotonic()
-                    if len(self.pending) == 1:
-                        waiting_since = now
-                    cut = now - waiting_since >= COMMIT_INTERVAL
-                if cut:
-                    self._cut()
-                    rows = size = 0
-                    yield from committer.echo()
+            elif self.per_line_blocks:
+                self.per_line_blocks -= 1
+                yield from self.lines(block.split(b"\n")[:-1])
+            else:
+                yield from Block(self, block).run()
         check_parent()  # the input also ends when the worker was killed: then commit nothing more
-        self._cut()
+        self.cut()
         committer.wait()
         committer.loader.finish()
         yield from committer.echo()
         yield from self.held.values()
 
-    def _decode(self, line: bytes, number: int) -> Target | bool | None:
+    def added(self, rows: int, size: float) -> Iterator[bytes]:
+        """Rows were added: cut the batch if it is full."""
+        self.rows += rows
+        self.size += size
+        if self.rows >= self.batch_rows or self.size >= BATCH_BYTES:
+            self.cut()
+            yield from self.committer.echo()
+
+    def lines(self, lines: Iterable[bytes]) -> Iterator[bytes]:
+        """The per-line path (its loop keeps its state in locals: it runs per line)."""
+        committer, batch_rows = self.committer, self.batch_rows
+        number, rows, size, target = self.number, self.rows, self.size, self.target
+        namespace, name = self.key
+        if target is not None:
+            decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
+        else:  # no streams: every record is an error, found on the slow path
+            decode = decode_message
+        for line in lines:
+            number += 1
+            # the fast path: a record of the same stream as the one before, every value of the type of its column
+            if b"\\u0000" not in line:
+                try:
+                    record = decode(line).record
+                except msgspec.DecodeError:
+                    record = None
+                if record is not None and record.stream == name and record.namespace == namespace:
+                    try:
+                        values = values_of(record.data)
+                    except Mismatch:
+                        values = None
+                    if values is not None:
+                        add(values, record.emitted_at, None if record.meta is None else source_changes(record.meta))
+                        rows += 1
+                        size += len(line)
+                        if rows >= batch_rows or size >= BATCH_BYTES:
+                            self.cut()
+                            rows = size = 0
+                            yield from committer.echo()
+                        continue
+            # the slow path: any other message, another stream, or a value to convert
+            decoded, cut = self.decode(line, number), False
+            if isinstance(decoded, Target):
+                rows += 1
+                size += len(line)
+                cut = rows >= batch_rows or size >= BATCH_BYTES
+                if decoded is not target or (namespace, name) != self.record_key:
+                    target = self.target = decoded
+                    decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
+                    assert self.record_key is not None
+                    self.key = namespace, name = self.record_key  # as the records name it (a namespace may be left out)
+            elif decoded:  # a state to echo after the next commit: cut only if the first one has waited long
+                now = time.monotonic()
+                if len(self.pending) == 1:
+                    self.waiting_since = now
+                cut = now - self.waiting_since >= COMMIT_INTERVAL
+            if cut:
+                self.cut()
+                rows = size = 0
+                yield from committer.echo()
+        self.number, self.rows, self.size = number, rows, size
+
+    def decode(self, line: bytes, number: int) -> Target | bool | None:
         """A record: added to its table, returns its target. A state: kept, returns True. Else None."""
         try:
             message = decode_message(line)
@@ -234,105 +264,9 @@ class _Pump:
             return True
         return None
 
-    def _cut(self) -> None:
+    def cut(self) -> None:
         batch = [(t.table, rows) for t in self.targets.values() if (rows := t.table.take()) is not None]
         if batch or self.pending:
             self.committer.submit(batch, self.pending)
             self.pending = []
-
-
-def input_chunks(input: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[list[bytes] | None]:
-    """The lines of ``input`` without their newlines, a list per read, and None whenever the next
-    read would wait for the writer (as ``local_json.input_lines``, whose per-line generator costs
-    more than a loop over a list)."""
-    fd, rest = input.fileno(), b""
-    while True:
-        if not select.select([fd], [], [], 0)[0]:
-            yield None
-        chunk = input.read1(chunk_size)
-        if not chunk:
-            break
-        lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-        rest = lines.pop()
-        yield lines
-    if rest:
-        yield [rest]
-
-
-class Committer:
-    """Runs ``Loader.load`` on batches in order, in a background thread or inline, and collects
-    the states of committed batches for ``echo``."""
-
-    def __init__(self, loader: Loader, *, background: bool) -> None:
-        self.loader = loader
-        self.committed: deque[bytes] = deque()
-        self.error: BaseException | None = None
-        self.queue: queue.Queue[tuple[list[tuple[Any, Any]], list[bytes]] | None] | None = queue.Queue(maxsize=1) if background else None
-        self.thread: threading.Thread | None = None
-
-    def submit(self, batch: list[tuple[Any, Any]], states: list[bytes]) -> None:
-        if self.queue is None:
-            if batch:
-                self.loader.load(batch)
-            self.committed.extend(states)
-            return
-        self._raise()
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._work, name="airpipe-loader", daemon=True)
-            self.thread.start()
-        self.queue.put((batch, states))  # waits while one batch loads and another waits already
-
-    def echo(self) -> Iterator[bytes]:
-        """The states of the batches committed so far, once each."""
-        self._raise()
-        while self.committed:
-            yield self.committed.popleft()
-
-    def wait(self, until_readable: IO[bytes] | None = None) -> None:
-        """Until every batch submitted is committed, or ``until_readable`` has input to read."""
-        if self.queue is not None and until_readable is None:
-            self.queue.join()
-        elif self.queue is not None:
-            while self.queue.unfinished_tasks and not select.select([until_readable], [], [], 0.02)[0]:
-                pass
-        self._raise()
-
-    def close(self) -> None:
-        if self.thread is not None and self.queue is not None:
-            self.queue.put(None)
-            self.thread.join()
-
-    def abort(self) -> None:
-        if self.thread is not None and self.queue is not None and self.thread.is_alive():
-            self.error = self.error or InterruptedError("the write was stopped")
-            self.loader.interrupt()
-            while True:  # whatever still waits will not be loaded
-                try:
-                    self.queue.get_nowait()
-                    self.queue.task_done()
-                except queue.Empty:
-                    break
-            self.queue.put(None)
-            self.thread.join(timeout=30)
-        self.loader.abort()
-
-    def _work(self) -> None:
-        assert self.queue is not None
-        while True:
-            item = self.queue.get()
-            try:
-                if item is None:
-                    return
-                if self.error is None:
-                    batch, states = item
-                    if batch:
-                        self.loader.load(batch)
-                    self.committed.extend(states)
-            except BaseException as exc:
-                self.error = exc
-            finally:
-                self.queue.task_done()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
+        self.rows = self.size = 0

@@ -9,13 +9,11 @@ JSON number) plus ``_airbyte_raw_id`` (uuid), ``_airbyte_extracted_at`` (timesta
 ``_airbyte_meta`` (jsonb). Identifiers are always quoted, so any name works; names longer than
 PostgreSQL's 63 bytes are cut and given a hash of the whole name.
 
-Rows are buffered per table as COPY CSV, made by encoding each row as a JSON array with msgspec
-(a JSON array is a CSV line when the CSV escape character is the backslash and NULL is ``null``;
-the few JSON escapes that CSV does not read, control characters, are replaced in the batch before
-it is sent); a row without changes leaves ``_airbyte_meta`` to the column's default,
-``{"changes": []}``, so COPY parses no JSON for it. A batch is COPYed into every table it has rows
-for and committed as one transaction, by a background thread while the next batch is decoded;
-then the STATE messages that came before it are echoed.
+Rows are buffered per table as COPY CSV, each row encoded as a JSON array by msgspec
+(``airpipe.destinations.pg_copy``); a row without changes leaves ``_airbyte_meta`` to the column's
+default, ``{"changes": []}``, so COPY parses no JSON for it. A batch is COPYed into every table it
+has rows for and committed as one transaction, by a background thread while the next batch is
+decoded; then the STATE messages that came before it are echoed.
 
 Sync modes:
 
@@ -41,21 +39,19 @@ Sync modes:
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import uuid
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import IO, Any
 
-import msgspec
 import psycopg2
 from psycopg2 import errors, sql
 
 from airpipe.connectors import pg
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations import batching
-from airpipe.destinations.rows import ExtractedAt, RowCodec, meta_json, raw_id_format
+from airpipe.destinations.pg_copy import PgLoader, PgTable
+from airpipe.destinations.rows import RowCodec
 from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, fit_name
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
@@ -101,9 +97,6 @@ _KINDS = {
 _AIRBYTE_TYPES = {RAW_ID: "uuid", EXTRACTED_AT: "timestamptz", META: "jsonb"}
 #: rows without changes leave _airbyte_meta to this default: COPY then parses no JSON for them
 _NO_CHANGES = sql.SQL("DEFAULT '{\"changes\": []}'")
-_COPY_OPTIONS = sql.SQL("(FORMAT csv, ESCAPE '\\', NULL 'null')")
-_COPY_CHUNK = 1 << 20
-_encode, _encode_into = msgspec.json.encode, msgspec.json.Encoder().encode_into
 
 
 class Postgres(Destination):
@@ -265,128 +258,6 @@ def _merge(cursor: Any, table: PgTable, columns: list[Column], nulls_not_distinc
 
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
-
-
-# LOADING
-
-
-class PgTable:
-    """A stream's rows as COPY CSV lines: ``"extracted_at",raw_id,<the values as a JSON array without
-    brackets>``; rows with changes in ``changed``, with ``"meta",`` after the raw id."""
-
-    def __init__(self, spec: StreamSpec, schema: str, name: str) -> None:
-        self.spec = spec
-        self.target = sql.Identifier(schema, name)
-        self.staging: sql.Identifier | None = None  # overwrite: the staging table; append_dedup: the batch's temporary table
-        self.merge: sql.Composed | None = None
-        self.buffer = bytearray()
-        self.changed = bytearray()
-        self._emitted_at: Any = None
-        self._head = b""  # the start of a line, as a format of the row's number: extracted at, raw id
-        self._count = 0
-        self._raw_id = raw_id_format().encode()
-        self._extracted_at = ExtractedAt()
-
-    def set_columns(self, columns: list[Column]) -> None:
-        copy = sql.SQL("COPY {} ({}) FROM STDIN WITH {}")
-        names = [sql.Identifier(n) for n in (EXTRACTED_AT, RAW_ID, META, *(c.name for c in columns))]
-        self.copy = copy.format(self.staging or self.target, sql.SQL(", ").join(names[:2] + names[3:]), _COPY_OPTIONS)
-        self.copy_changed = copy.format(self.staging or self.target, sql.SQL(", ").join(names), _COPY_OPTIONS)
-
-    def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None:
-        if changes is None:
-            buffer = self.buffer
-            if emitted_at == self._emitted_at and emitted_at is not None:
-                buffer += self._head % self._count
-            else:
-                buffer += self._make_head(emitted_at) % self._count
-        else:
-            buffer = self.changed
-            buffer += self._make_head(emitted_at, changes) % self._count
-        self._count += 1
-        # the values as a JSON array, its "[" written over the "," before it, its "]" made the newline
-        position = len(buffer) - 1
-        _encode_into(values, buffer, position)
-        buffer[position] = 44
-        buffer[-1] = 10
-
-    def _make_head(self, emitted_at: int | float | None, changes: list[Any] | None = None) -> bytes:
-        head = b'"%s",%s,' % (self._extracted_at(emitted_at).encode(), self._raw_id)  # a format of the row's number
-        if changes is not None:
-            return head + _encode(meta_json(changes)).replace(b"%", b"%%") + b","
-        if emitted_at is not None:
-            self._emitted_at, self._head = emitted_at, head
-        return head
-
-    def take(self) -> tuple[bytearray, bytearray] | None:
-        if not self.buffer and not self.changed:
-            return None
-        rows = self.buffer, self.changed
-        self.buffer, self.changed = bytearray(), bytearray()
-        return rows
-
-    def load(self, cursor: Any, rows: tuple[bytearray, bytearray]) -> None:
-        for copy, lines in zip((self.copy, self.copy_changed), rows, strict=True):
-            if lines:
-                cursor.copy_expert(copy, io.BytesIO(_csv(lines)), size=_COPY_CHUNK)
-        if self.merge is not None:
-            cursor.execute(self.merge)  # the batch's table empties itself at commit
-
-
-# JSON escapes that CSV does not read: control characters, which become themselves (inside quotes
-# CSV takes any character as it is). Escaped backslashes are set aside first, as NULs (which rows
-# never hold: rows.RowCodec removes them), so that one before an "n" is not read as a newline.
-_SUSPECT = re.compile(rb"\\[bfnrtu]")
-_CONTROLS = [(b"\\" + e, c) for e, c in ((b"n", b"\n"), (b"t", b"\t"), (b"r", b"\r"), (b"b", b"\b"), (b"f", b"\f"))]
-_CODE = re.compile(rb"\\u([0-9a-fA-F]{4})")
-
-
-def _csv(lines: bytearray) -> bytes | bytearray:
-    if lines.find(b"\\") == -1 or not _SUSPECT.search(lines):
-        return lines
-    data = lines.replace(b"\\\\", b"\0")
-    for escape, control in _CONTROLS:
-        data = data.replace(escape, control)
-    if b"\\u" in data:  # msgspec writes other control characters as \u00XX
-        data = _CODE.sub(_character, data)
-    return data.replace(b"\0", b"\\\\")
-
-
-def _character(match: re.Match[bytes]) -> bytes:
-    code = int(match.group(1), 16)
-    return chr(code).encode("utf-8", "replace") if code else b""
-
-
-class PgLoader:
-    def __init__(self, connection: Any, tables: list[PgTable]) -> None:
-        self.connection = connection
-        self.overwritten = [t for t in tables if t.spec.mode is DestinationSyncMode.overwrite]
-
-    def load(self, batch: list[tuple[PgTable, tuple[bytearray, bytearray]]]) -> None:
-        with self.connection.cursor() as cursor:
-            for table, rows in batch:
-                table.load(cursor, rows)
-        self.connection.commit()
-
-    def finish(self) -> None:
-        with self.connection.cursor() as cursor:
-            for table in self.overwritten:
-                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table.target))
-                cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table.staging, sql.Identifier(table.target.strings[1])))
-        self.connection.commit()
-
-    def interrupt(self) -> None:
-        self.connection.cancel()
-
-    def abort(self) -> None:
-        try:
-            self.connection.rollback()
-            with self.connection.cursor() as cursor:
-                for table in self.overwritten:
-                    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table.staging))
-            self.connection.commit()
-        except psycopg2.Error:
-            pass  # the next write drops what is left
 
 
 if __name__ == "__main__":

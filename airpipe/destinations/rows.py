@@ -13,6 +13,10 @@ record's ``meta`` come first.
 Each record is decoded once, by a msgspec decoder made for its stream's columns, which checks the
 types as it decodes. Only a record it rejects is decoded again, generically, and converted value by
 value (``RowCodec.convert``): the slow path is taken by bad records only.
+
+The same decoding is done a block of lines at a time (``RowCodec.bulk``, for
+``airpipe.destinations.batching``), and the rows of a run of records made at once: see
+``airpipe.destinations.bulk_rows``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec.structs import astuple
 
+from airpipe.destinations.bulk_rows import BulkRows, message_type
 from airpipe.destinations.sql import DATA, INT64_MAX, INT64_MIN, JSON_KINDS, Column, Kind
 
 _encode = msgspec.json.encode
@@ -39,11 +44,38 @@ def raw_id_format() -> str:
     """A %-format of a row's number giving its ``_airbyte_raw_id``: a version-4 UUID whose first
     74 bits are random per write and whose last 48 count rows (as Local JSON's ids), so ids are
     unique, and the later of two rows of a write has the greater id."""
+    return _random_uuid_prefix() + "%012x"
+
+
+def _random_uuid_prefix() -> str:
     raw = bytearray(os.urandom(10))
     raw[6] = raw[6] & 0x0F | 0x40  # version 4
     raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
     h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-%012x"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-"
+
+
+class RawIds:
+    """The ids of ``raw_id_format`` for a write: ``format % number`` is one, ``take(start, n)`` the
+    ones of ``n`` rows from ``start`` at once. Those are made a 4096 at a time from a shared prefix
+    and the last three digits (formatting each id cost more than anything else the bulk path does
+    per row)."""
+
+    def __init__(self) -> None:
+        self._prefix = _random_uuid_prefix()
+        self.format = self._prefix + "%012x"
+
+    def take(self, start: int, n: int) -> list[str]:
+        ids: list[str] = []
+        while n > 0:
+            high, low = divmod(start, 4096)
+            size = min(n, 4096 - low)
+            ids += map(f"{self._prefix}{high:09x}".__add__, _LAST_DIGITS[low : low + size])
+            start, n = start + size, n - size
+        return ids
+
+
+_LAST_DIGITS = [f"{i:03x}" for i in range(4096)]
 
 
 class ExtractedAt:
@@ -117,6 +149,9 @@ class RowCodec:
     then gives the row (raising Mismatch for a JSON value of the wrong shape). ``convert(data)``
     is the slow path for generically decoded data: a row and the changes it needed.
     ``big_numbers=False`` turns numbers beyond 64 bits into floats (for SQLite).
+
+    ``bulk`` is the bulk path (``airpipe.destinations.bulk_rows``), or None if this stream's
+    records take the per-line path.
     """
 
     def __init__(self, columns: Sequence[Column], *, big_numbers: bool = True) -> None:
@@ -125,31 +160,24 @@ class RowCodec:
         self._json = [(i, _FIRST_BYTE[c.kind]) for i, c in enumerate(self.columns) if c.kind in JSON_KINDS]
         #: the row of a decoded record's data (called per record: a C function where it can be)
         self.values: Callable[[Any], Sequence[Any]]
-        if self.columns and self.columns[0].field is None:
+        whole = bool(self.columns) and self.columns[0].field is None
+        fields: list[tuple[str, Any, Any]] = []
+        unnameable = False
+        if whole:
             data_type: Any = msgspec.Raw
             self.values = self._whole
-        elif any(_UNNAMEABLE.search(c.field or "") for c in self.columns):
+        elif unnameable := any(_UNNAMEABLE.search(c.field or "") for c in self.columns):
             data_type = msgspec.Raw  # msgspec cannot name such a field: decoded generically
             self.values = self._converted
         else:
-            fields = []
             for i, column in enumerate(self.columns):
                 kind_type = _FAST_TYPES.get(column.kind, msgspec.Raw)
                 fields.append((f"f{i}", kind_type, _NULL if kind_type is msgspec.Raw else None))
-            data_type = msgspec.defstruct("Row", fields, rename={f"f{i}": c.field for i, c in enumerate(self.columns)})
+            data_type = msgspec.defstruct("Row", fields, rename={f"f{i}": c.field for i, c in enumerate(self.columns)}, gc=False)
             self.values = self._with_json if self._json else astuple
-        record = msgspec.defstruct(
-            "Record",
-            [
-                ("stream", str),
-                ("data", data_type),
-                ("emitted_at", int | float | None, None),
-                ("namespace", str | None, None),
-                ("meta", Any, None),
-            ],
-        )
-        message = msgspec.defstruct("Message", [("type", str), ("record", record | None, None)])
-        self.decode_message = msgspec.json.Decoder(message).decode
+        # gc=False: the Structs hold decoded values only, and tracking them made decoding slower
+        self.decode_message = msgspec.json.Decoder(message_type(data_type, gc=False)).decode
+        self.bulk = None if unnameable else BulkRows(self.columns, msgspec.Raw if whole else fields)
 
     def _whole(self, data: msgspec.Raw) -> list[Any]:
         return _json_values((data,), self._json)

@@ -35,6 +35,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from msgspec.structs import astuple
+
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations import batching
 from airpipe.destinations.local_paths import local_root, resolve_local_path
@@ -264,6 +266,12 @@ class SqliteTable:
             extracted_at, meta = self._make_head(emitted_at, changes)
         self.rows.append((self._id_format % self._count, extracted_at, meta, *values))
         self._count += 1
+
+    def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
+        """``add`` for rows without changes, from ``BulkRows.ready`` (whose raw id and extracted at
+        are left unset; SQLite stores control characters as they are)."""
+        for row, emitted_at in zip(rows, emitted_ats, strict=True):
+            self.add(astuple(row)[1:-1], emitted_at, None)
 
     def _make_head(self, emitted_at: int | float | None, changes: list[Any] | None) -> tuple[str, str]:
         head = (self._extracted_at(emitted_at), meta_json(changes))

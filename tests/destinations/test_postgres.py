@@ -336,6 +336,29 @@ def test_nul_characters_are_removed_and_noted(launcher: Launcher, db: Database, 
     assert meta == {"changes": [{"field": "s", **change}, {"field": "j", **change}]}
 
 
+def test_rows_converted_one_by_one_among_many_in_bulk(launcher: Launcher, db: Database, wire: Any) -> None:
+    # most rows go in runs (the bulk path); each odd one in its place through the slow path, and a batch
+    # that holds a control character anywhere is unescaped before COPY
+    properties = {"id": {"type": "integer"}, "s": {"type": "string"}, "o": {"type": "object"}}
+    truncated = {"field": "s", "change": "TRUNCATED", "reason": "DESTINATION_SERIALIZATION_ERROR"}
+    nulled = {"field": "o", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}
+    odd = {  # id: (data, s, o, changes) as stored
+        100: ({"s": "line\nbreak", "o": {}}, "line\nbreak", {}, []),
+        150: ({"s": "a\x00b", "o": {}}, "ab", {}, [truncated]),
+        200: ({"s": "tab\there", "o": [1]}, "tab\there", None, [nulled]),
+        250: ({"s": 7, "o": {"k": "v\\n"}}, "7", {"k": "v\\n"}, []),
+    }
+    lines = [wire.record("mixed", {"id": i, **odd.get(i, ({"s": f"s{i}", "o": {"i": i}},))[0]}) for i in range(300)]
+    cat = {"streams": [wire.stream("mixed", "append", properties)]}
+    code, _, error = wire.write(launcher, {**db.config, "batch_size": 120}, cat, *lines)
+    assert (code, error) == (0, None)
+    rows = db.rows("mixed", 'id, s, o, "_airbyte_meta"')
+    assert len(rows) == 300 and len({r[0] for r in rows}) == 300
+    for i, s, o, meta in rows:
+        expected = odd[i][1:] if i in odd else (f"s{i}", {"i": i}, [])
+        assert (s, o, meta) == (expected[0], expected[1], {"changes": expected[2]}), i
+
+
 def test_source_changes_are_kept_in_meta(launcher: Launcher, db: Database, wire: Any) -> None:
     change = {"field": "name", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"}
     line = b'{"type":"RECORD","record":{"stream":"users","data":{"id":1,"name":"x"},"emitted_at":1,"meta":{"changes":[%s]}}}\n'
@@ -576,6 +599,19 @@ def test_append_dedup_of_a_table_appended_to_before(launcher: Launcher, db: Data
     code, _, _ = wire.write(launcher, db.config, cat, wire.record("users", {"id": 1, "name": "new"}))
     assert code == 0
     assert db.rows("users") == [(0, "n2"), (1, "new")]
+
+
+def test_append_dedup_ties_go_to_the_later_record_however_it_was_read(launcher: Launcher, db: Database, wire: Any) -> None:
+    # raw ids count up in the order of the input, whether a row came in a run or through the slow path
+    properties = {"id": {"type": "integer"}, "name": {"type": "string"}, "n": {"type": "integer"}}
+    cat = wire.catalog("append_dedup", "users", properties=properties, primary_key=[["id"]])
+    lines = [wire.record("users", {"id": i % 3, "name": f"n{i}", "n": "bad" if i % 4 == 1 else i}) for i in range(12)]
+    code, _, _ = wire.write(launcher, db.config, cat, *lines)
+    assert code == 0
+    assert db.rows("users") == [(0, "n9"), (1, "n10"), (2, "n11")]
+    lines = [wire.record("users", {"id": 0, "name": "run"}), wire.record("users", {"id": 0, "name": "slow", "n": "x"})]
+    assert wire.write(launcher, db.config, cat, *lines)[0] == 0
+    assert db.rows("users", "id, name, n") == [(0, "slow", None), (1, "n10", 10), (2, "n11", 11)]
 
 
 def test_append_dedup_needs_a_primary_key(launcher: Launcher, db: Database, wire: Any) -> None:

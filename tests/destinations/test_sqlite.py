@@ -158,6 +158,22 @@ def test_text_keeps_every_character_but_nul(launcher: Launcher, db: Database, wi
     ]
 
 
+def test_rows_converted_one_by_one_among_many_in_bulk(launcher: Launcher, db: Database, wire: Any) -> None:
+    properties = {"id": {"type": "integer"}, "s": {"type": "string"}, "n": {"type": "integer"}}
+    lines = [wire.record("mixed", {"id": i, "s": f"s{i}", "n": i}) for i in range(300)]
+    lines[100] = wire.record("mixed", {"id": 100, "s": "a\x00b", "n": 100})
+    lines[200] = wire.record("mixed", {"id": 200, "s": "x", "n": "bad"})
+    cat = {"streams": [wire.stream("mixed", "append", properties)]}
+    assert wire.write(launcher, {**CONFIG, "batch_size": 120}, cat, *lines)[0] == 0
+    rows = db.rows("mixed", "id, s, n, _airbyte_meta")
+    truncated = '{"changes":[{"field":"s","change":"TRUNCATED","reason":"DESTINATION_SERIALIZATION_ERROR"}]}'
+    assert rows[100] == (100, "ab", 100, truncated)
+    assert rows[200] == (200, "x", None, meta("n"))
+    assert [r for i, r in enumerate(rows) if i not in (100, 200)] == [(i, f"s{i}", i, meta()) for i in range(300) if i not in (100, 200)]
+    ids = [r[0] for r in db.query('SELECT id FROM mixed ORDER BY "_airbyte_raw_id"')]
+    assert ids == list(range(300))  # raw ids count up in the order of the input, however a row was read
+
+
 def test_any_name_works(launcher: Launcher, db: Database, wire: Any) -> None:
     properties = {"Mixed Case": {}, 'with "quotes"': {}, "ünï ✓": {}, "ID": {}, "id": {}, "_AIRBYTE_META": {}, "": {}}
     stream = 'My "Stream"; DROP TABLE x;'
