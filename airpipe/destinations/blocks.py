@@ -9,7 +9,9 @@ after it are decoded together again. So does a line among the decoded ones that 
 record whose source reported changes: the per-line path handles it in its place, and keeps the
 order of rows and states. A block that does not decode into exactly one message per line
 (decode_lines skips blank lines and takes two messages on one line) takes the per-line path from
-there on, which names the bad line.
+there on, which names the bad line. (Only malformed lines that make up for each other, as two
+messages on one line and a blank line, or one message split over two lines, would be taken as
+they decode, where the per-line path would fail on the first.)
 """
 
 from __future__ import annotations
@@ -99,9 +101,9 @@ class Block:
             found = _FAILED_AT.search(str(exc))
         except msgspec.DecodeError:
             return None, None
-        if found is None:
+        bad = start + int(found.group(1)) if found is not None else self.count
+        if bad >= self.count:  # not a message of its own line: some line holds more than one
             return None, None
-        bad = start + int(found.group(1))
         try:
             return _lined_up(decode(self._part(start, bad)) if bad > start else [], bad - start), bad
         except msgspec.DecodeError:  # and ValidationError

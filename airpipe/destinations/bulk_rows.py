@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from itertools import compress, count, islice, repeat
 from operator import attrgetter, itemgetter, not_
 from typing import Any, Literal
@@ -109,9 +110,10 @@ class BulkRows:
             if firsts is not None:  # the first text that is not of the column's shape
                 n = next(compress(count(), map(not_, map(firsts.__contains__, map(itemgetter(0), islice(column, n))))), n)
             texts.append(column)
+        strings = [(column.__iter__, "\\u0000") for column in texts] + [(partial(map, get, datas), "\x00") for get in self._strings]
         joined = []
-        for strings, nul in [*((column, "\\u0000") for column in texts), *((map(get, datas), "\x00") for get in self._strings)]:
-            n, text = _without_nul(strings, n, nul)
+        for values, nul in strings:
+            n, text = _without_nul(values, n, nul)
             joined.append(text)
         controls = any(map("".join(joined).__contains__, _CONTROLS))
         if self._whole:
@@ -123,14 +125,13 @@ class BulkRows:
         return rows, controls
 
 
-def _without_nul(strings: Iterable[Any], n: int, nul: str) -> tuple[int, str]:
-    """How many of the first ``n`` strings (or None) come before one holding ``nul`` (a NUL, or its
-    escape in JSON text), and those joined: one search in C (memchr) finds it."""
-    texts = list(islice(strings, n))
-    joined = "".join(filter(None, texts))
+def _without_nul(strings: Callable[[], Iterator[Any]], n: int, nul: str) -> tuple[int, str]:
+    """How many of the first ``n`` ``strings()`` (or None) come before one holding ``nul`` (a NUL,
+    or its escape in JSON text), and those joined: one search in C (memchr) finds it."""
+    joined = "".join(filter(None, islice(strings(), n)))
     if nul in joined:
-        n = next(i for i, text in enumerate(texts) if text and nul in text)
-        joined = "".join(filter(None, texts[:n]))
+        n = next(i for i, text in enumerate(strings()) if text and nul in text)
+        joined = "".join(filter(None, islice(strings(), n)))
     return n, joined
 
 

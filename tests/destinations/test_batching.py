@@ -260,6 +260,9 @@ def test_a_bad_line_is_named_by_its_number(tmp_path: Path, monkeypatch: pytest.M
         write(tmp_path, [target("users")], *users(2), b"\n", *users(1), b"oops\n", *users(3))
     with pytest.raises(ValueError, match=r"^input line 3 is not a protocol message: JSON is malformed: trailing characters"):
         write(tmp_path, [target("users")], *users(2), users(1)[0][:-1] + b" " + users(1)[0], *users(3))
+    bad = record("users", {"id": "x"})[:-1]
+    with pytest.raises(ValueError, match=r"^input line 2 is not a protocol message: JSON is malformed: trailing characters"):
+        write(tmp_path, [target("users")], *users(1), b" ".join([users(1)[0][:-1]] * 2 + [bad]) + b"\n")
     with pytest.raises(ValueError, match=r"^input line 4 is a record of stream 'orders', which is not in the catalog$"):
         write(tmp_path, [target("users")], *users(3), record("orders", {"id": 1}), *users(3))
 
