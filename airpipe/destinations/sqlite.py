@@ -31,7 +31,10 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections import deque
 from collections.abc import Iterator, Sequence
+from itertools import repeat
+from operator import add, attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,9 +42,10 @@ from msgspec.structs import astuple
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations import batching
+from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD, RAW_ID_FIELD
 from airpipe.destinations.local_paths import local_root, resolve_local_path
-from airpipe.destinations.rows import ExtractedAt, RowCodec, meta_json, raw_id_format
-from airpipe.destinations.sql import AIRBYTE_COLUMNS, Column, Kind, StreamSpec, ascii_fold, fit_name
+from airpipe.destinations.rows import ExtractedAt, RawIds, RowCodec, meta_json
+from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, ascii_fold, fit_name
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
 SPEC = ConnectorSpecification(
@@ -68,6 +72,9 @@ SPEC = ConnectorSpecification(
         },
     },
 )
+
+_NO_CHANGES = meta_json(None)
+_consume = deque(maxlen=0).extend
 
 _TYPES = {
     Kind.STRING: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.DATE: "TEXT", Kind.INTEGER: "INTEGER", Kind.NUMBER: "REAL",
@@ -233,7 +240,7 @@ def _merge(connection: sqlite3.Connection, table: SqliteTable, columns: list[Col
 
 
 class SqliteTable:
-    """A stream's rows as tuples: raw id, extracted at, meta, then the values."""
+    """A stream's rows as tuples: raw id, the values, extracted at, meta."""
 
     def __init__(self, spec: StreamSpec, name: str) -> None:
         self.spec = spec
@@ -243,16 +250,17 @@ class SqliteTable:
         self.merge: list[str] = []
         self.rows: list[tuple[Any, ...]] = []
         self._emitted_at: Any = None
-        self._head: tuple[str, str] = ("", "")
+        self._tail: tuple[str, str] = ("", "")  # extracted at, meta of a row without changes emitted at _emitted_at
         self._count = 0
-        self._id_format = raw_id_format()
+        self._ids = RawIds()
         self._extracted_at = ExtractedAt()
 
     def set_columns(self, columns: list[Column]) -> None:
-        names = ", ".join(_quote(n) for n in (*AIRBYTE_COLUMNS, *(c.name for c in columns)))
+        names = ", ".join(_quote(n) for n in (RAW_ID, *(c.name for c in columns), EXTRACTED_AT, META))
         places = ", ".join("?" * (len(columns) + len(AIRBYTE_COLUMNS)))
         self.insert = f"INSERT INTO {self.staging or self.target} ({names}) VALUES ({places})"
         self._dates = [i for i, c in enumerate(columns) if c.kind in (Kind.TIMESTAMP, Kind.DATE)]
+        self._date_fields = [(f"f{i}", attrgetter(f"f{i}")) for i in self._dates]  # in a bulk row
 
     def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None:
         if self._dates:
@@ -261,23 +269,32 @@ class SqliteTable:
                 if values[i] is not None:
                     values[i] = values[i].isoformat()
         if changes is None and emitted_at == self._emitted_at and emitted_at is not None:
-            extracted_at, meta = self._head
+            tail = self._tail
         else:
-            extracted_at, meta = self._make_head(emitted_at, changes)
-        self.rows.append((self._id_format % self._count, extracted_at, meta, *values))
+            tail = self._make_tail(emitted_at, changes)
+        self.rows.append((self._ids.format % self._count, *values, *tail))
         self._count += 1
 
     def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
-        """``add`` for rows without changes, from ``BulkRows.ready`` (whose raw id and extracted at
-        are left unset; SQLite stores control characters as they are)."""
-        for row, emitted_at in zip(rows, emitted_ats, strict=True):
-            self.add(astuple(row)[1:-1], emitted_at, None)
+        """``add`` for rows without changes, from ``BulkRows.ready``: each becomes a tuple in C loops
+        (SQLite stores control characters as they are)."""
+        for field, get in self._date_fields:  # ISO 8601 text
+            _consume(map(setattr, rows, repeat(field), [None if v is None else v.isoformat() for v in map(get, rows)]))
+        _consume(map(setattr, rows, repeat(RAW_ID_FIELD), self._ids.take(self._count, len(rows))))
+        self._count += len(rows)
+        if emitted_ats.count(emitted_ats[0]) == len(emitted_ats):
+            ats: Any = repeat(self._make_tail(emitted_ats[0], None)[0])
+        else:  # records come a few per millisecond: a run has few times
+            known = {e: self._make_tail(e, None)[0] for e in set(emitted_ats)}
+            ats = map(known.__getitem__, emitted_ats)
+        _consume(map(setattr, rows, repeat(EXTRACTED_AT_FIELD), ats))
+        self.rows += map(add, map(astuple, rows), repeat((_NO_CHANGES,)))
 
-    def _make_head(self, emitted_at: int | float | None, changes: list[Any] | None) -> tuple[str, str]:
-        head = (self._extracted_at(emitted_at), meta_json(changes))
+    def _make_tail(self, emitted_at: int | float | None, changes: list[Any] | None) -> tuple[str, str]:
+        tail = (self._extracted_at(emitted_at), meta_json(changes))
         if changes is None:
-            self._emitted_at, self._head = emitted_at, head
-        return head
+            self._emitted_at, self._tail = emitted_at, tail
+        return tail
 
     def take(self) -> list[tuple[Any, ...]] | None:
         if not self.rows:
