@@ -165,7 +165,7 @@ class Block:
 def input_blocks(input: IO[bytes]) -> Iterator[bytes | None]:
     """``input`` in blocks of whole lines (each ending with a newline), read ``CHUNK_BYTES`` at a
     time, and None whenever the next read would wait for the writer (nothing is ready on the pipe)."""
-    fd, rest = input.fileno(), b""
+    fd, parts = input.fileno(), []  # the start of a line longer than a read, in pieces (joined once)
     while True:
         if not select.select([fd], [], [], 0)[0]:
             yield None
@@ -173,10 +173,10 @@ def input_blocks(input: IO[bytes]) -> Iterator[bytes | None]:
         if not chunk:
             break
         cut = chunk.rfind(b"\n") + 1
-        if cut:
-            yield rest + chunk[:cut] if rest else chunk[:cut]
-            rest = chunk[cut:]
-        else:
-            rest += chunk
-    if rest:
-        yield rest + b"\n"
+        if not cut:
+            parts.append(chunk)
+            continue
+        yield b"".join((*parts, chunk[:cut])) if parts else chunk[:cut]
+        parts = [chunk[cut:]] if cut < len(chunk) else []
+    if parts:
+        yield b"".join(parts) + b"\n"

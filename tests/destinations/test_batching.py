@@ -273,8 +273,9 @@ def test_blank_lines_are_skipped(tmp_path: Path) -> None:
     assert [values[0] for _, values, _, _ in committed(events, "users")] == [0, 1, 2, 3]
 
 
-def test_lines_read_in_small_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(blocks, "CHUNK_BYTES", 100)
+@pytest.mark.parametrize("chunk", [16, 100])
+def test_lines_read_in_small_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)  # lines longer than a read, and lines that straddle reads
     users_ = target("users")
     events = write(tmp_path, [users_], *users(30), state(1), *users(30, start=30))
     assert [values[0] for _, values, _, _ in committed(events, "users")] == list(range(60))
