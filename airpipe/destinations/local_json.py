@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import select
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -39,6 +38,7 @@ from typing import IO, Any
 import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
+from airpipe.destinations.blocks import input_blocks
 from airpipe.destinations.jsonl_files import StreamFile, file_name, fsync_dir, open_files
 from airpipe.destinations.lifeline import check_parent
 from airpipe.destinations.local_paths import local_root, resolve_local_path
@@ -237,26 +237,6 @@ class _Pump:
 
 
 _TYPE, _STREAM, _EMITTED_AT, _DATA = (attrgetter(name) for name in ("type", "stream", "emitted_at", "data"))
-
-
-def input_blocks(input: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes | None]:
-    """``input`` in blocks of whole lines (each ending with a newline), read in large chunks, and
-    None whenever the next read would wait for the writer (nothing is ready on the pipe)."""
-    fd, rest = input.fileno(), b""
-    while True:
-        if not select.select([fd], [], [], 0)[0]:
-            yield None
-        chunk = input.read1(chunk_size)
-        if not chunk:
-            break
-        cut = chunk.rfind(b"\n") + 1
-        if cut:
-            yield rest + chunk[:cut] if rest else chunk[:cut]
-            rest = chunk[cut:]
-        else:
-            rest += chunk
-    if rest:
-        yield rest + b"\n"
 
 
 def record_line_format() -> bytes:
