@@ -6,9 +6,10 @@ whose record data is checked against the columns as ``RowCodec.decode_message`` 
 the records runs in C (``map``): a Python call per record cost more than everything else a
 destination does per record.
 
-A row of the bulk path is a Struct: its raw id (``RAW_ID_FIELD``, set by ``Table.add_rows``), its
-values in column order (JSON values as their text, None for null), then its extracted at
-(``EXTRACTED_AT_FIELD``, which the table may leave ``NOTHING``). It encodes as a JSON array.
+A row of the bulk path is a Struct: its raw id (``RAW_ID_FIELD``, taken from the table's
+``RawIds`` as the row is decoded), its values in column order (JSON values as their text, None for
+null), then its extracted at (``EXTRACTED_AT_FIELD``, which the table may leave ``NOTHING``). It
+encodes as a JSON array.
 """
 
 from __future__ import annotations
@@ -64,10 +65,13 @@ class BulkRows:
     as the array of its values, and no tuple or list is made per row.
     """
 
-    def __init__(self, columns: Sequence[Column], fields: list[tuple[str, Any, Any]] | type[msgspec.Raw]) -> None:
+    def __init__(
+        self, columns: Sequence[Column], fields: list[tuple[str, Any, Any]] | type[msgspec.Raw], raw_id: Callable[[], str]
+    ) -> None:
         # no record has a value of this type under these two's keys: one that has the keys takes the per-line path
         unlikely = Literal[os.urandom(16).hex()]
-        first, last = (RAW_ID_FIELD, unlikely, NOTHING), (EXTRACTED_AT_FIELD, unlikely, NOTHING)
+        first, last = (RAW_ID_FIELD, unlikely, msgspec.field(default_factory=raw_id)), (EXTRACTED_AT_FIELD, unlikely, NOTHING)
+        self._raw_id = raw_id
         self._whole = fields is msgspec.Raw
         if isinstance(fields, list):
             rename = {f"f{i}": c.field for i, c in enumerate(columns) if c.field is not None}
@@ -78,11 +82,10 @@ class BulkRows:
                     key += "_"
                 rename[field] = key
             self._data: Any = msgspec.defstruct("Row", [first, *fields, last], rename=rename, gc=False)
-            values = [(f, Any, d) for f, d in zip(self._data.__struct_fields__, self._data.__struct_defaults__, strict=True)]
-            self._array = msgspec.defstruct("Values", values, array_like=True, gc=False)
+            self._array = msgspec.defstruct("Values", [(f, Any) for f in self._data.__struct_fields__], array_like=True, gc=False)
         else:
             self._data = msgspec.Raw
-            self._array = msgspec.defstruct("Values", [first, ("f0", Any, None), last], array_like=True, gc=False)
+            self._array = msgspec.defstruct("Values", [(RAW_ID_FIELD, Any), ("f0", Any), last], array_like=True, gc=False)
         self._json = [(f"f{i}", attrgetter(f"f{i}"), _FIRSTS.get(c.kind)) for i, c in enumerate(columns) if c.kind in JSON_KINDS]
         self._strings = [attrgetter(f"f{i}") for i, c in enumerate(columns) if c.kind is Kind.STRING]
         self._decoders: dict[tuple[str | None, str], Callable[[Any], list[Any]]] = {}
@@ -117,7 +120,7 @@ class BulkRows:
             joined.append(text)
         controls = any(map("".join(joined).__contains__, _CONTROLS))
         if self._whole:
-            return list(map(self._array, repeat(None), _nulls(texts[0][:n]))), controls
+            return list(map(self._array, iter(self._raw_id, None), _nulls(texts[0][:n]))), controls
         rows = datas if n == len(datas) else datas[:n]
         for (name, _, _), column in zip(self._json, texts, strict=True):
             _consume(map(setattr, rows, repeat(name), _nulls(column)))

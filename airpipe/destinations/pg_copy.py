@@ -21,7 +21,7 @@ import msgspec
 import psycopg2
 from psycopg2 import sql
 
-from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD, RAW_ID_FIELD
+from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD
 from airpipe.destinations.rows import ExtractedAt, RawIds, meta_json
 from airpipe.destinations.sql import EXTRACTED_AT, META, RAW_ID, Column, StreamSpec
 from airpipe.protocol import DestinationSyncMode
@@ -43,9 +43,7 @@ class PgTable:
         self.merge: sql.Composed | None = None
         self.buffer = bytearray()
         self.changed = bytearray()
-        self._count = 0
-        self._ids = RawIds()
-        self._raw_id = self._ids.format.encode() + b","  # the start of a line, as a format of the row's number
+        self.raw_ids = RawIds()
         self._extracted_at = ExtractedAt()
         self._emitted_at: Any = None
         self._tail = b""  # the end of a line for rows emitted at _emitted_at: the extracted at
@@ -60,10 +58,8 @@ class PgTable:
     def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None:
         self._controls = True  # not looked for row by row, which costs more than _csv's look at the batch
         buffer = self.buffer if changes is None else self.changed
-        buffer += self._raw_id % self._count
-        if changes is not None:
-            buffer += _encode(meta_json(changes)) + b","
-        self._count += 1
+        buffer += self.raw_ids.take().encode()
+        buffer += b"," if changes is None else b"," + _encode(meta_json(changes)) + b","
         # the values as a JSON array, its "[" written over the "," before it, its "]" made a ","
         position = len(buffer) - 1
         _encode_into(values, buffer, position)
@@ -76,8 +72,7 @@ class PgTable:
         string, and JSON values are strings too). When the rows were emitted at one time (as they
         mostly are) their extracted at is left ``NOTHING`` (so a row ends with the comma before it)
         and put between them by the join instead: one less value to encode per row."""
-        _consume(map(setattr, rows, repeat(RAW_ID_FIELD), self._ids.take(self._count, len(rows))))
-        self._count += len(rows)
+        self.raw_ids.keep_order(rows)
         self._controls = self._controls or controls
         if emitted_ats.count(emitted_ats[0]) == len(emitted_ats):
             tail = self._make_tail(emitted_ats[0])

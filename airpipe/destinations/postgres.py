@@ -167,7 +167,7 @@ def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: 
                     table.staging = sql.Identifier(f"_airbyte_batch_{i}")
                     table.merge = _merge(cursor, table, columns, nulls_not_distinct)
             table.set_columns(columns)
-            targets.append(batching.Target(spec, RowCodec(columns), table))
+            targets.append(batching.Target(spec, RowCodec(columns, raw_ids=table.raw_ids), table))
     connection.commit()
     return targets, PgLoader(connection, [t.table for t in targets])
 

@@ -24,27 +24,55 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timezone
+from itertools import chain, count, repeat
 from typing import Annotated, Any
 
 import msgspec
 from msgspec.structs import astuple
 
-from airpipe.destinations.bulk_rows import BulkRows, message_type
+from airpipe.destinations.bulk_rows import RAW_ID_FIELD, BulkRows, message_type
 from airpipe.destinations.sql import DATA, INT64_MAX, INT64_MIN, JSON_KINDS, Column, Kind
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 #: what msgspec does not allow in a field's name
 _UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
+_consume = deque(maxlen=0).extend  # runs an iterator to its end, in C
 
 
-def raw_id_format() -> str:
-    """A %-format of a row's number giving its ``_airbyte_raw_id``: a version-4 UUID whose first
-    74 bits are random per write and whose last 48 count rows (as Local JSON's ids), so ids are
-    unique, and the later of two rows of a write has the greater id."""
-    return _random_uuid_prefix() + "%012x"
+class RawIds:
+    """The ``_airbyte_raw_id``s of a write, in order: version-4 UUIDs whose first 74 bits are random
+    per write and whose last 48 count rows (as Local JSON's ids), so ids are unique, and the later of
+    two rows of a write has the greater id (dedup takes the latest by it).
+
+    ``next()`` gives the next one: the bulk path's decoder takes one for each row it decodes (see
+    ``airpipe.destinations.bulk_rows``). A row added alone takes one with ``take()``; a row decoded
+    before it then comes after it, and gets a new id from ``keep_order``. The ids are made in C a
+    4096 at a time, from a shared prefix and their last three digits (formatting each cost more
+    than anything else the bulk path does per row); as strings of one length, they sort as they
+    count.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = _random_uuid_prefix()
+        self.next: Callable[[], str] = chain.from_iterable(map(self._thousands, count())).__next__
+        self._last = ""  # the last id taken by a row added alone
+
+    def _thousands(self, high: int) -> Iterator[str]:
+        return map(f"{self._prefix}{high:09x}".__add__, _LAST_DIGITS)
+
+    def take(self) -> str:
+        self._last = self.next()
+        return self._last
+
+    def keep_order(self, rows: list[Any]) -> None:
+        """Rows decoded at once (with ids in order) get new ones if a row was added alone since."""
+        if rows and getattr(rows[0], RAW_ID_FIELD) < self._last:
+            _consume(map(setattr, rows, repeat(RAW_ID_FIELD), iter(self.next, None)))
+            self._last = getattr(rows[-1], RAW_ID_FIELD)
 
 
 def _random_uuid_prefix() -> str:
@@ -53,26 +81,6 @@ def _random_uuid_prefix() -> str:
     raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-"
-
-
-class RawIds:
-    """The ids of ``raw_id_format`` for a write: ``format % number`` is one, ``take(start, n)`` the
-    ones of ``n`` rows from ``start`` at once. Those are made a 4096 at a time from a shared prefix
-    and the last three digits (formatting each id cost more than anything else the bulk path does
-    per row)."""
-
-    def __init__(self) -> None:
-        self._prefix = _random_uuid_prefix()
-        self.format = self._prefix + "%012x"
-
-    def take(self, start: int, n: int) -> list[str]:
-        ids: list[str] = []
-        while n > 0:
-            high, low = divmod(start, 4096)
-            size = min(n, 4096 - low)
-            ids += map(f"{self._prefix}{high:09x}".__add__, _LAST_DIGITS[low : low + size])
-            start, n = start + size, n - size
-        return ids
 
 
 _LAST_DIGITS = [f"{i:03x}" for i in range(4096)]
@@ -148,13 +156,14 @@ class RowCodec:
     the columns (raising msgspec.ValidationError when any value does not fit); ``values(data)``
     then gives the row (raising Mismatch for a JSON value of the wrong shape). ``convert(data)``
     is the slow path for generically decoded data: a row and the changes it needed.
-    ``big_numbers=False`` turns numbers beyond 64 bits into floats (for SQLite).
+    ``big_numbers=False`` turns numbers beyond 64 bits into floats (for SQLite); ``raw_ids`` are
+    the table's, for the rows of the bulk path.
 
     ``bulk`` is the bulk path (``airpipe.destinations.bulk_rows``), or None if this stream's
     records take the per-line path.
     """
 
-    def __init__(self, columns: Sequence[Column], *, big_numbers: bool = True) -> None:
+    def __init__(self, columns: Sequence[Column], *, big_numbers: bool = True, raw_ids: RawIds | None = None) -> None:
         self.columns = list(columns)
         self.big_numbers = big_numbers
         self._json = [(i, _FIRST_BYTE[c.kind]) for i, c in enumerate(self.columns) if c.kind in JSON_KINDS]
@@ -177,7 +186,8 @@ class RowCodec:
             self.values = self._with_json if self._json else astuple
         # gc=False: the Structs hold decoded values only, and tracking them made decoding slower
         self.decode_message = msgspec.json.Decoder(message_type(data_type, gc=False)).decode
-        self.bulk = None if unnameable else BulkRows(self.columns, msgspec.Raw if whole else fields)
+        raw_ids = raw_ids or RawIds()
+        self.bulk = None if unnameable else BulkRows(self.columns, msgspec.Raw if whole else fields, raw_ids.next)
 
     def _whole(self, data: msgspec.Raw) -> list[Any]:
         return _json_values((data,), self._json)

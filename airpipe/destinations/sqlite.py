@@ -42,7 +42,7 @@ from msgspec.structs import astuple
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations import batching
-from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD, RAW_ID_FIELD
+from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD
 from airpipe.destinations.local_paths import local_root, resolve_local_path
 from airpipe.destinations.rows import ExtractedAt, RawIds, RowCodec, meta_json
 from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, ascii_fold, fit_name
@@ -175,7 +175,7 @@ def prepare(connection: sqlite3.Connection, catalog: ConfiguredAirbyteCatalog) -
                     table.staging = f"temp.{_quote(f'_airbyte_batch_{i}')}"
                     table.merge = _merge(connection, table, columns)
             table.set_columns(columns)
-            targets.append(batching.Target(spec, RowCodec(columns, big_numbers=False), table))
+            targets.append(batching.Target(spec, RowCodec(columns, big_numbers=False, raw_ids=table.raw_ids), table))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -251,8 +251,7 @@ class SqliteTable:
         self.rows: list[tuple[Any, ...]] = []
         self._emitted_at: Any = None
         self._tail: tuple[str, str] = ("", "")  # extracted at, meta of a row without changes emitted at _emitted_at
-        self._count = 0
-        self._ids = RawIds()
+        self.raw_ids = RawIds()
         self._extracted_at = ExtractedAt()
 
     def set_columns(self, columns: list[Column]) -> None:
@@ -272,16 +271,14 @@ class SqliteTable:
             tail = self._tail
         else:
             tail = self._make_tail(emitted_at, changes)
-        self.rows.append((self._ids.format % self._count, *values, *tail))
-        self._count += 1
+        self.rows.append((self.raw_ids.take(), *values, *tail))
 
     def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
         """``add`` for rows without changes, from ``BulkRows.ready``: each becomes a tuple in C loops
         (SQLite stores control characters as they are)."""
         for field, get in self._date_fields:  # ISO 8601 text
             _consume(map(setattr, rows, repeat(field), [None if v is None else v.isoformat() for v in map(get, rows)]))
-        _consume(map(setattr, rows, repeat(RAW_ID_FIELD), self._ids.take(self._count, len(rows))))
-        self._count += len(rows)
+        self.raw_ids.keep_order(rows)
         if emitted_ats.count(emitted_ats[0]) == len(emitted_ats):
             ats: Any = repeat(self._make_tail(emitted_ats[0], None)[0])
         else:  # records come a few per millisecond: a run has few times

@@ -4,6 +4,7 @@ record what they are given: which rows came in a run at once (the bulk path), wh
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from msgspec.structs import astuple
 
 from airpipe.destinations import batching, blocks
-from airpipe.destinations.rows import RowCodec
+from airpipe.destinations.rows import RawIds, RowCodec
 from airpipe.destinations.sql import Column, Kind, StreamSpec
 from airpipe.protocol import DestinationSyncMode
 
@@ -283,9 +284,27 @@ def test_lines_read_in_small_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_bulk_rows_encode_as_arrays_of_their_fields() -> None:
-    codec = RowCodec([Column("id", "id", Kind.INTEGER), Column("j", "j", Kind.JSON)])
+    raw_ids = RawIds()
+    codec = RowCodec([Column("id", "id", Kind.INTEGER), Column("j", "j", Kind.JSON)], raw_ids=raw_ids)
     assert codec.bulk is not None
-    [message] = codec.bulk.block_decoder(None, "t")(record("t", {"id": 7, "j": {"a": 1}}))
-    rows, controls = codec.bulk.ready([message.record.data])
-    # the raw id and extracted at are the table's to set: left as they are, they encode as nothing
-    assert (msgspec.json.encode(rows), controls) == (b'[[,7,"{\\"a\\": 1}",]]', False)
+    messages = codec.bulk.block_decoder(None, "t")(record("t", {"id": 7, "j": {"a": 1}}) + record("t", {"id": 8, "j": None}))
+    rows, controls = codec.bulk.ready([message.record.data for message in messages])
+    first, second = (row.raw_id for row in rows)
+    assert uuid.UUID(first).version == 4 and first < second < raw_ids.next()  # taken as they were decoded
+    # the extracted at is the table's to set: left as it is, it encodes as nothing
+    expected = b'[["%s",7,"{\\"a\\": 1}",],["%s",8,null,]]' % (first.encode(), second.encode())
+    assert (msgspec.json.encode(rows), controls) == (expected, False)
+
+
+def test_rows_decoded_before_a_row_added_alone_get_ids_after_it() -> None:
+    raw_ids = RawIds()
+    codec = RowCodec(USERS, raw_ids=raw_ids)
+    assert codec.bulk is not None
+    messages = codec.bulk.block_decoder(None, "users")(b"".join(users(4)))
+    rows, _ = codec.bulk.ready([message.record.data for message in messages])
+    raw_ids.keep_order(rows[:2])
+    decoded = [row.raw_id for row in rows]
+    alone = raw_ids.take()  # as the slow path takes one for the record after those two
+    raw_ids.keep_order(rows[2:])
+    assert [row.raw_id for row in rows[:2]] == decoded[:2]
+    assert decoded[:2] < [alone] < [row.raw_id for row in rows[2:]] and rows[2].raw_id < rows[3].raw_id
