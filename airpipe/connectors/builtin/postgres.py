@@ -7,15 +7,15 @@ user may SELECT from, in the configured ``schemas``; the namespace is the schema
 left out: their rows are read through their parent. Column types map to JSON Schema as in
 ``column_schema``; the primary key comes from the table's constraint (views have none).
 
-Reading. The server renders each row as JSON (``row_to_json``), and a named (server-side) cursor
-hands the rows over in batches of a few MB, fetched by a background thread one batch ahead of the
-encoder. Each batch becomes one bytes chunk of RECORD lines by concatenation: no row is decoded or
-encoded in Python, and memory stays constant whatever the table size (about 55 MB). Measured on
-1M rows of 10 mixed columns: COPY (SELECT row_to_json ...) TO STDOUT calls back into Python for
-each row, so streaming it to a generator needs a thread that takes the GIL per row: 2.5 times
-the cursor's CPU (4.0 s against 1.6 s) and slower end to end, and COPY's escapes must be undone.
-Typed values encoded by msgspec instead of row_to_json cost more CPU in all (7.4 s against 6.0 s,
-server and client together).
+Reading. The server renders each row as JSON text and a background thread fetches it a chunk of a
+few MB ahead of the encoder, a range of pages at a time for a table, else from a named cursor (see
+``airpipe.connectors.builtin.postgres_rows``). Each chunk becomes one bytes object of RECORD lines
+by concatenation: no row is decoded or encoded in Python, and memory stays constant whatever the
+table size (about 55 MB). Measured on 1M rows of 10 mixed columns: COPY (SELECT row_to_json ...)
+TO STDOUT calls back into Python for each row, so streaming it to a generator needs a thread that
+takes the GIL per row: 2.5 times the cursor's CPU (4.0 s against 1.6 s) and slower end to end, and
+COPY's escapes must be undone. Typed values encoded by msgspec instead of JSON made by the server
+cost more CPU in all (7.4 s against 6.0 s, server and client together).
 
 Incremental. The user picks the cursor: the configured stream's ``cursor_field``, one top-level
 column of an orderable type (``CURSOR_TYPES``: numbers, text, date and time types, uuid). Rows
@@ -31,13 +31,11 @@ for another cursor column is ignored (with a warning) and the stream is read fro
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from airpipe.connectors import pg
+from airpipe.connectors.builtin import postgres_rows
 from airpipe.connectors.builtin.postgres_catalog import CURSOR_TYPES, Column, Table, list_tables
 from airpipe.connectors.entrypoint import ConfigError, Source, main
 from airpipe.protocol import (
@@ -58,10 +56,6 @@ from airpipe.protocol import (
     SyncMode,
     encode,
 )
-
-#: a batch of rows holds about this many bytes of JSON (rows are counted from the last batch's size)
-BATCH_BYTES = 2 << 20
-MIN_BATCH, MAX_BATCH = 100, 20_000
 
 SPEC = ConnectorSpecification(
     documentation_url="https://docs.airbyte.com/integrations/sources/postgres",
@@ -112,127 +106,19 @@ def connect(config: Mapping[str, Any]) -> Any:
 # READING
 
 
-def _batches(conn: Any, query: Any, params: Mapping[str, Any] | None) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of ``query`` in batches, from a named cursor read by a background thread that keeps
-    one batch ready ahead (it waits on the network while this thread encodes; the GIL changes hands
-    once a batch). Text values arrive as bytes, undecoded."""
-    import psycopg2.extensions
-
-    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    size = [1000]
-
-    def put(item: Any) -> None:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def fetch() -> None:
-        try:
-            with conn.cursor(name="airpipe_read") as cursor:
-                psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)
-                cursor.execute(query, params)
-                while not stop.is_set():
-                    rows = cursor.fetchmany(size[0])
-                    put(rows)
-                    if not rows:
-                        return
-        except BaseException as exc:  # handed to the reading thread, which raises it
-            put(exc)
-
-    thread = threading.Thread(target=fetch, name="postgres-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            rows = ready.get()
-            if isinstance(rows, BaseException):
-                raise rows
-            if not rows:
-                return
-            sample = (rows[0], rows[len(rows) // 2], rows[-1])
-            row_bytes = sum(len(value) for row in sample for value in row if value is not None) // 3 + 1
-            size[0] = max(MIN_BATCH, min(MAX_BATCH, BATCH_BYTES // row_bytes))
-            yield rows
-    finally:
-        stop.set()
-        thread.join(1.0)
-        if thread.is_alive():  # still waiting for the server (stopped early): cancel the query
-            conn.cancel()
-            thread.join()
-
-
-def _prefix(table: Table) -> bytes:
-    return b'{"type":"RECORD","record":{"stream":' + encode(table.name) + b',"namespace":' + encode(table.schema) + b',"data":'
-
-
-def _suffix() -> bytes:
-    return b',"emitted_at":%d}}\n' % int(time.time() * 1000)
-
-
-def _output_column(table: Table, name: str) -> Any:
-    """A column as it is read: NaN and +-Infinity, which JSON numbers cannot hold (row_to_json
-    would send them as strings), become NULL, so every value matches the declared schema."""
-    from psycopg2 import sql
-
-    column = table.columns.get(name)
-    if column is None or column.typname not in ("numeric", "float4", "float8"):
-        return sql.Identifier(name)
-    return sql.SQL("CASE WHEN {0} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE {0} END AS {0}").format(sql.Identifier(name))
-
-
-def _select(conn: Any, table: Table, columns: list[str], cursor_column: Column | None, after: str | None) -> tuple[Any, dict[str, Any]]:
-    from psycopg2 import sql
-
-    relation = sql.Identifier(table.schema, table.name)
-    inner = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(_output_column(table, name) for name in columns), relation)
-    rows = sql.SQL("row_to_json(t.*)::text")  # t.*, not t: a column named t would be taken for the row
-    if cursor_column is None:
-        return sql.SQL("SELECT {} FROM ({}) t").format(rows, inner), {}
-    cursor = sql.Identifier(cursor_column.name)
-    # numeric 1.0 and 1.00 are one value: compare their canonical text (trim_scale is PostgreSQL 13+)
-    text = sql.SQL("trim_scale(t.{})::text" if cursor_column.typname == "numeric" and conn.server_version >= 130000 else "t.{}::text")
-    query = sql.SQL("SELECT {}, {} FROM ({}) t").format(text.format(cursor), rows, inner)
-    if after is None:
-        query += sql.SQL(" ORDER BY t.{} NULLS FIRST").format(cursor)
-    else:  # no NULL passes the WHERE, and the plain order is an index's
-        query += sql.SQL(" WHERE t.{} > CAST(%(after)s AS {}) ORDER BY t.{}").format(cursor, sql.SQL(cursor_column.sql_type), cursor)
-    return query, {"after": after}
-
-
-def _records(prefix: bytes, suffix: bytes, data: list[bytes]) -> bytes:
-    """RECORD lines around each row's JSON."""
-    lines = prefix + (suffix + prefix).join(data) + suffix
-    if lines.count(b"\n") != len(data):
-        # A json (not jsonb) value keeps its text as written, line breaks included: outside its
-        # strings (inside them JSON escapes them), so they are only whitespace.
-        lines = prefix + (suffix + prefix).join([row.replace(b"\n", b" ") for row in data]) + suffix
-    return lines
-
-
-def read_full(conn: Any, table: Table, columns: list[str]) -> Iterator[bytes]:
-    prefix = _prefix(table)
-    query, params = _select(conn, table, columns, None, None)
-    for rows in _batches(conn, query, params):
-        yield _records(prefix, _suffix(), [row[0] for row in rows])
-
-
 def read_incremental(
     conn: Any, table: Table, columns: list[str], cursor_column: Column, after: str | None, state_every: int
 ) -> Iterator[AirbyteMessage | bytes]:
     """Rows with a cursor above ``after``, in cursor order; a STATE after about every ``state_every``
     rows where the cursor value changes, and at the end."""
-    prefix = _prefix(table)
+    prefix = postgres_rows.prefix(table)
     cursor_field = [cursor_column.name]
-    query, params = _select(conn, table, columns, cursor_column, after)
     checkpoints = Checkpoints(state_every)
-    for rows in _batches(conn, query, params):
-        suffix = _suffix()
-        for item in checkpoints.split(rows):
+    for batch in postgres_rows.batches(conn, postgres_rows.incremental_query(conn, table, columns, cursor_column, after)):
+        suffix = postgres_rows.suffix()
+        for item in checkpoints.split(batch):
             if isinstance(item, list):
-                yield _records(prefix, suffix, item)
+                yield postgres_rows.records(prefix, suffix, item)
             else:
                 yield stream_state(table, {"cursor": item.decode(), "cursor_field": cursor_field})
     if checkpoints.nulls:
@@ -430,7 +316,7 @@ class Postgres(Source):
         try:
             if cursor is None:
                 yield log(f"{schema}.{stream.name}: full refresh of {len(columns)} columns")
-                yield from read_full(conn, table, columns)
+                yield from postgres_rows.read_full(conn, table, columns)
             else:
                 after, warning = saved_cursor(blobs, table, [cursor.name])
                 if warning:

@@ -1,7 +1,8 @@
 """What the PostgreSQL source's streams are: the system catalogs' tables, columns, types and keys.
 
 Each column's JSON Schema describes what ``row_to_json`` makes of its values, which is what the
-source sends (see ``column_schema``). Domains are read as their base type (one level).
+source sends (``postgres_rows.row_json`` makes the same text; see ``column_schema``). Domains are
+read as their base type (one level).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ CURSOR_TYPES = _INTEGER | _NUMBER | set(_TIMES) | {"text", "varchar", "bpchar", 
 def column_schema(typname: str, typtype: str, category: str, element: tuple[str, str] | None = None) -> dict[str, Any]:
     """The JSON Schema (without null) of what ``row_to_json`` makes of a value of this base type.
 
-    numeric NaN and Infinity are read as NULL (see postgres._output_column), and columns that may
+    numeric NaN and Infinity are read as NULL (see postgres_rows.row_json), and columns that may
     hold them are nullable; bytea (``\\x...`` hex), intervals,
     ranges, geometric and network types and anything else without a JSON counterpart.
     """
