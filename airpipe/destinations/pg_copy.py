@@ -4,6 +4,18 @@ Each row is encoded as a JSON array with msgspec, which is a CSV line once its b
 stripped, when the CSV escape character is the backslash and NULL is ``null``: ``raw_id,<values>,
 "extracted_at"``, and ``raw_id,"meta",<values>,"extracted_at"`` for rows with changes (a row without
 leaves ``_airbyte_meta`` to the column's default, ``{"changes": []}``, so COPY parses no JSON for it).
+
+A table that only this write COPYs into (the overwrite staging table, the append_dedup batch's
+temporary table) gets most rows without ``"extracted_at"`` too: parsing it was an eighth of the
+server's COPY work. Records come in runs emitted at one time (a source stamps a chunk at once), and
+the rows of a run from where it is ``MIN_RUN`` rows long (and any row of the time of the segment
+being filled) go in a segment of lines without it, COPYed after ``ALTER TABLE ... ALTER COLUMN
+_airbyte_extracted_at SET DEFAULT '<their time>'`` in the batch's transaction (unless the default
+is that time already). So a table's rows are a list of segments: of one time, or of lines that
+carry theirs. Rows with changes, and rows without an emitted_at (now), always carry it. The default
+is dropped before the staging table is swapped in. The user's table (append) takes no ALTER, which
+would lock it: its rows all carry their time.
+
 The few JSON escapes that CSV does not read, control characters, are replaced in a batch before it
 is sent, if a row of it may hold one (``_csv``).
 """
@@ -14,7 +26,8 @@ import io
 import re
 from collections import deque
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import compress, count, islice, repeat
+from operator import ge, ne, sub
 from typing import Any
 
 import msgspec
@@ -28,60 +41,139 @@ from airpipe.protocol import DestinationSyncMode
 
 _COPY_OPTIONS = sql.SQL("(FORMAT csv, ESCAPE '\\', NULL 'null')")
 _COPY_CHUNK = 1 << 20
+_SET_DEFAULT = sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}")
 _encode, _encode_into = msgspec.json.encode, msgspec.json.Encoder().encode_into
 _consume = deque(maxlen=0).extend
+#: rows of a run emitted at one time go without their extracted at once the run is this long: a
+#: segment costs an ALTER TABLE and a COPY (about 0.3 ms of the server's time), a timestamp parsed
+#: about 1.5 µs
+MIN_RUN = 512
 
 
 class PgTable:
-    """A stream's rows as COPY CSV lines: ``raw_id,<the values as a JSON array without brackets>,"extracted_at"``;
-    rows with changes in ``changed``, with ``"meta",`` after the raw id."""
+    """A stream's rows as COPY CSV lines: ``raw_id,<the values as a JSON array without brackets>,"extracted_at"``,
+    in ``segments``, each ``(tail, lines)``: ``tail`` None for lines as above, else the ``"extracted_at"\\n``
+    their lines all leave out. Rows with changes in ``changed``, with ``"meta",`` after the raw id."""
 
     def __init__(self, spec: StreamSpec, schema: str, name: str) -> None:
         self.spec = spec
         self.target = sql.Identifier(schema, name)
         self.staging: sql.Identifier | None = None  # overwrite: the staging table; append_dedup: the batch's temporary table
         self.merge: sql.Composed | None = None
-        self.buffer = bytearray()
+        self.segments: list[tuple[bytes | None, bytearray]] = [(None, bytearray())]  # the last one is added to
         self.changed = bytearray()
         self.raw_ids = RawIds()
+        self.default: bytes | None = None  # the tail whose time is the default of the column (see load)
         self._extracted_at = ExtractedAt()
         self._emitted_at: Any = None
         self._tail = b""  # the end of a line for rows emitted at _emitted_at: the extracted at
+        self._run: tuple[Any, int] = (None, 0)  # the emitted at of the last rows added (to segments), and how many in a row
         self._controls = False  # whether the rows buffered may hold control characters (see _csv)
 
     def set_columns(self, columns: list[Column]) -> None:
         copy = sql.SQL("COPY {} ({}) FROM STDIN WITH {}")
+        into = self.staging or self.target
         names = [sql.Identifier(n) for n in (RAW_ID, META, *(c.name for c in columns), EXTRACTED_AT)]
-        self.copy = copy.format(self.staging or self.target, sql.SQL(", ").join(names[:1] + names[2:]), _COPY_OPTIONS)
-        self.copy_changed = copy.format(self.staging or self.target, sql.SQL(", ").join(names), _COPY_OPTIONS)
+        self.copy = copy.format(into, sql.SQL(", ").join(names[:1] + names[2:]), _COPY_OPTIONS)
+        self.copy_changed = copy.format(into, sql.SQL(", ").join(names), _COPY_OPTIONS)
+        self.copy_filled = copy.format(into, sql.SQL(", ").join(names[:1] + names[2:-1]), _COPY_OPTIONS)
+        self.private = self.staging is not None  # only this write COPYs into it: its default may change
 
     def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None:
         self._controls = True  # not looked for row by row, which costs more than _csv's look at the batch
-        buffer = self.buffer if changes is None else self.changed
-        buffer += self.raw_ids.take().encode()
-        buffer += b"," if changes is None else b"," + _encode(meta_json(changes)) + b","
-        # the values as a JSON array, its "[" written over the "," before it, its "]" made a ","
+        if changes is None:
+            tail, buffer = self._segment(emitted_at, 1)
+            buffer += self.raw_ids.take().encode()
+            buffer += b","
+        else:
+            tail = self._tail if emitted_at == self._emitted_at and emitted_at is not None else self._make_tail(emitted_at)
+            buffer = self.changed
+            buffer += self.raw_ids.take().encode()
+            buffer += b"," + _encode(meta_json(changes)) + b","
+        # the values as a JSON array, its "[" written over the "," before it, its "]" made a "," (a
+        # newline if the segment leaves the extracted at out)
         position = len(buffer) - 1
         _encode_into(values, buffer, position)
-        buffer[position] = buffer[-1] = 44
-        buffer += self._tail if emitted_at == self._emitted_at and emitted_at is not None else self._make_tail(emitted_at)
+        buffer[position] = 44
+        if tail is None:
+            buffer[-1] = 10
+        else:
+            buffer[-1] = 44
+            buffer += tail
 
     def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
         """``add`` for rows without changes, from ``BulkRows.ready``: each is encoded as a JSON array
         whose brackets are stripped (no value begins or ends with one: the first is the raw id, a
-        string, and JSON values are strings too). When the rows were emitted at one time (as they
-        mostly are) their extracted at is left ``NOTHING`` (so a row ends with the comma before it)
-        and put between them by the join instead: one less value to encode per row."""
+        string, and JSON values are strings too). Their extracted at is left ``NOTHING`` (so a row
+        ends with the comma before it): in a run of rows emitted at one time it is put between
+        them by the join (or left out, with that comma), else set per row first."""
         self.raw_ids.keep_order(rows)
         self._controls = self._controls or controls
-        if emitted_ats.count(emitted_ats[0]) == len(emitted_ats):
-            tail = self._make_tail(emitted_ats[0])
-        else:  # records come a few per millisecond: a run has few times
-            known = {e: msgspec.Raw(self._make_tail(e)[:-1]) for e in set(emitted_ats)}
-            _consume(map(setattr, rows, repeat(EXTRACTED_AT_FIELD), map(known.__getitem__, emitted_ats)))
-            tail = b"\n"
-        self.buffer += tail.join(map(bytes.strip, map(_encode, rows), repeat(b"[]")))
-        self.buffer += tail
+        first, n = emitted_ats[0], len(emitted_ats)
+        if emitted_ats.count(first) == n:
+            self._add_run(rows, first)
+            return
+        if not self.private:
+            self._add_each(rows, emitted_ats)
+            return
+        # runs: the first and the last may go on in the rows added before and after; the others
+        # leave the extracted at out only if long enough themselves (a Python loop over those only)
+        starts = [0, *compress(count(1), map(ne, emitted_ats, islice(emitted_ats, 1, None)))]
+        ends = [*starts[1:], n]
+        self._add_run(rows[: ends[0]], first)
+        position = ends[0]
+        inner = zip(starts[1:-1], ends[1:-1], strict=True)
+        for start, end in compress(inner, map(ge, map(sub, ends[1:-1], starts[1:-1]), repeat(MIN_RUN))):
+            self._add_each(rows[position:start], emitted_ats[position:start])
+            self._add_run(rows[start:end], emitted_ats[start])
+            position = end
+        self._add_each(rows[position : starts[-1]], emitted_ats[position : starts[-1]])
+        self._add_run(rows[starts[-1] :], emitted_ats[-1])
+
+    def _add_run(self, rows: list[Any], emitted_at: int | float | None) -> None:
+        tail, lines = self._segment(emitted_at, len(rows))
+        if tail is None:  # the segment leaves it out
+            lines += b"\n".join(map(bytes.strip, map(_encode, rows), repeat(b"[],")))
+            lines += b"\n"
+        else:
+            lines += tail.join(map(bytes.strip, map(_encode, rows), repeat(b"[]")))
+            lines += tail
+
+    def _add_each(self, rows: list[Any], emitted_ats: list[int | float | None]) -> None:
+        """Rows with their extracted at each, in the segment that has it: records come a few per
+        millisecond, so rows of a run have few times."""
+        if not rows:
+            return
+        known = {e: msgspec.Raw(self._make_tail(e)[:-1]) for e in set(emitted_ats)}
+        _consume(map(setattr, rows, repeat(EXTRACTED_AT_FIELD), map(known.__getitem__, emitted_ats)))
+        lines = self._lines(None)
+        lines += b"\n".join(map(bytes.strip, map(_encode, rows), repeat(b"[]")))
+        lines += b"\n"
+        self._run = (emitted_ats[-1], 0)  # not counted: the rows added next are of another run (or few)
+
+    def _segment(self, emitted_at: int | float | None, rows: int) -> tuple[bytes | None, bytearray]:
+        """For ``rows`` more rows emitted at ``emitted_at``: the end of their lines (None: a newline,
+        the segment leaves their extracted at out) and the lines of the segment they go in. They go
+        without it if their time is that of the open segment, or if their run (the rows emitted at
+        that time added last, one after the other) is ``MIN_RUN`` rows long with them."""
+        tail = self._tail if emitted_at == self._emitted_at and emitted_at is not None else self._make_tail(emitted_at)
+        run_at, run = self._run
+        run = run + rows if emitted_at == run_at else rows
+        self._run = (emitted_at, run)
+        if self.private and emitted_at is not None and (run >= MIN_RUN or self.segments[-1][0] == tail):
+            return None, self._lines(tail)
+        return tail, self._lines(None)
+
+    def _lines(self, tail: bytes | None) -> bytearray:
+        """The lines of a segment of ``tail`` (see ``segments``), the open one if it is of it."""
+        open_tail, lines = self.segments[-1]
+        if open_tail != tail:
+            if lines:
+                self.segments.append((tail, bytearray()))
+            else:
+                self.segments[-1] = (tail, lines)
+            lines = self.segments[-1][1]
+        return lines
 
     def _make_tail(self, emitted_at: int | float | None) -> bytes:
         tail = b'"%s"\n' % self._extracted_at(emitted_at).encode()
@@ -89,20 +181,30 @@ class PgTable:
             self._emitted_at, self._tail = emitted_at, tail
         return tail
 
-    def take(self) -> tuple[bytearray, bytearray, bool] | None:
-        if not self.buffer and not self.changed:
+    def take(self) -> tuple[list[tuple[bytes | None, bytearray]], bytearray, bool] | None:
+        if not self.segments[-1][1] and len(self.segments) == 1 and not self.changed:
             return None
-        rows = self.buffer, self.changed, self._controls
-        self.buffer, self.changed, self._controls = bytearray(), bytearray(), False
+        rows = self.segments, self.changed, self._controls
+        self.segments, self.changed, self._controls = [(None, bytearray())], bytearray(), False
         return rows
 
-    def load(self, cursor: Any, rows: tuple[bytearray, bytearray, bool]) -> None:
-        *buffers, controls = rows
-        for copy, lines in zip((self.copy, self.copy_changed), buffers, strict=True):
-            if lines:
-                cursor.copy_expert(copy, io.BytesIO(_csv(lines) if controls else lines), size=_COPY_CHUNK)
+    def load(self, cursor: Any, rows: tuple[list[tuple[bytes | None, bytearray]], bytearray, bool]) -> None:
+        segments, changed, controls = rows
+        for tail, lines in segments:
+            if not lines:
+                continue
+            if tail is not None and tail != self.default:  # the default stays set across batches
+                cursor.execute(_SET_DEFAULT.format(self.staging, sql.Identifier(EXTRACTED_AT), sql.Literal(tail[1:-2].decode())))
+                self.default = tail
+            cursor.copy_expert(self.copy if tail is None else self.copy_filled, _file(lines, controls), size=_COPY_CHUNK)
+        if changed:
+            cursor.copy_expert(self.copy_changed, _file(changed, controls), size=_COPY_CHUNK)
         if self.merge is not None:
             cursor.execute(self.merge)  # the batch's table empties itself at commit
+
+
+def _file(lines: bytearray, controls: bool) -> io.BytesIO:
+    return io.BytesIO(_csv(lines) if controls else lines)
 
 
 # JSON escapes that CSV does not read: control characters, which become themselves (inside quotes
@@ -134,15 +236,21 @@ class PgLoader:
         self.connection = connection
         self.overwritten = [t for t in tables if t.spec.mode is DestinationSyncMode.overwrite]
 
-    def load(self, batch: list[tuple[PgTable, tuple[bytearray, bytearray, bool]]]) -> None:
-        with self.connection.cursor() as cursor:
-            for table, rows in batch:
-                table.load(cursor, rows)
-        self.connection.commit()
+    def load(self, batch: list[tuple[PgTable, Any]]) -> None:
+        try:
+            with self.connection.cursor() as cursor:
+                for table, rows in batch:
+                    table.load(cursor, rows)
+            self.connection.commit()
+        except BaseException:
+            for table, _ in batch:
+                table.default = None  # not known: the transaction's ALTERs may be rolled back
+            raise
 
     def finish(self) -> None:
         with self.connection.cursor() as cursor:
             for table in self.overwritten:
+                cursor.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(table.staging, sql.Identifier(EXTRACTED_AT)))
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table.target))
                 cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table.staging, sql.Identifier(table.target.strings[1])))
         self.connection.commit()
