@@ -10,17 +10,21 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import jsonschema
 import pytest
+from psycopg2 import sql
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import Launcher
-from airpipe.protocol import Status
+from airpipe.destinations.pg_copy import MIN_RUN, PgTable
+from airpipe.destinations.rows import RowCodec
+from airpipe.destinations.sql import Column, Kind, StreamSpec
+from airpipe.protocol import DestinationSyncMode, Status
 
 pytestmark = pytest.mark.postgres
 
@@ -663,3 +667,110 @@ def test_records_of_unknown_streams_fail_the_write(launcher: Launcher, db: Datab
     )
     assert code == 1
     assert error.message == "input line 2 is a record of stream 'orders', which is not in the catalog"
+
+
+# EXTRACTED AT: where only the write COPYs into a table, runs of one time go without it (pg_copy.PgTable)
+
+A, B, C, D = 1700000000123, 1700000005456, 1700000009789, 1700000012001
+STAMPED = {"id": {"type": "integer"}, "s": {"type": "string"}, "n": {"type": "integer"}}
+
+
+def stamped_records() -> tuple[list[bytes], dict[int, int | None]]:
+    """Records of streams t and u in runs of one emitted_at: long and short ones, a time that comes
+    back, some without one; every 37th takes the slow path as it is, every 53rd with a change. A
+    stretch where t and u alternate sends the records after it line by line. Returns the lines
+    and each id's emitted_at."""
+    lines: list[bytes] = []
+    emitted: dict[int, int | None] = {}
+
+    def run(emitted_at: int | None, n: int, streams: str = "t") -> None:
+        for _ in range(n):
+            i = len(emitted)
+            data = {"id": i, "s": 7 if i % 37 == 0 else f"s{i}", "n": "bad" if i % 53 == 0 else i}
+            record: dict[str, Any] = {"stream": streams[i % len(streams)], "data": data}
+            if emitted_at is not None:
+                record["emitted_at"] = emitted_at
+            lines.append(json.dumps({"type": "RECORD", "record": record}).encode() + b"\n")
+            emitted[i] = emitted_at
+
+    for emitted_at, n in ((A, 700), (B, 600), (A, 650), (C, 3), (A, 2), (B, 1), (None, 600), (B, 5), (D, 900), (None, 2), (A, 520)):
+        run(emitted_at, n)
+    run(C, 600, streams="tu")
+    for emitted_at, n in ((D, 800), (A, 600), (B, 3), (A, 700), (None, 1), (C, 550)):
+        run(emitted_at, n)
+    return lines, emitted
+
+
+@pytest.mark.parametrize("batch_size", [20_000, 250])
+@pytest.mark.parametrize("mode", ["overwrite", "append", "append_dedup"])
+def test_every_row_has_the_time_its_record_was_emitted(launcher: Launcher, db: Database, wire: Any, mode: str, batch_size: int) -> None:
+    lines, emitted = stamped_records()
+    cat = wire.catalog(mode, "t", "u", properties=STAMPED, primary_key=[["id"]] if mode == "append_dedup" else None)
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    code, _, error = wire.write(launcher, {**db.config, "batch_size": batch_size}, cat, *lines)
+    end = datetime.now(timezone.utc)
+    assert (code, error) == (0, None)
+    found = dict(db.rows("t", 'id, "_airbyte_extracted_at"') + db.rows("u", 'id, "_airbyte_extracted_at"'))
+    assert sorted(found) == sorted(emitted)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    wrong = {
+        i: (at, emitted[i])
+        for i, at in found.items()
+        if not (start <= at <= end if emitted[i] is None else at == epoch + timedelta(milliseconds=emitted[i]))
+    }
+    assert wrong == {}
+    nulled = {"changes": [{"field": "n", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}
+    assert db.rows("t", 'id, s, "_airbyte_meta"', "id")[:2] == [(0, "7", nulled), (1, "s1", {"changes": []})]
+    # no default is left on the table (nor a staging table)
+    columns = "SELECT table_name, column_default FROM information_schema.columns WHERE table_schema = %s AND column_name = %s"
+    assert sorted(db.query(columns, db.schema, "_airbyte_extracted_at")) == [("t", None), ("u", None)]
+    assert db.tables() == ["t", "u"]
+
+
+def iso(emitted_at: float) -> str:
+    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=emitted_at)).isoformat()[:23] + "Z"
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("overwrite", [(A, MIN_RUN + 10), (B, MIN_RUN), (None, 2), (C, 2 * MIN_RUN - 1), (None, 8)]),
+        ("append", [(None, 4 * MIN_RUN + 19)]),  # the user's table: every row with its time
+    ],
+)
+def test_runs_of_one_time_go_in_segments_without_it(wire: Any, mode: str, expected: list[tuple[int | None, int]]) -> None:
+    columns = [Column("id", "id", Kind.INTEGER)]
+    table = PgTable(StreamSpec("t", None, DestinationSyncMode(mode), [], [], columns), "s", "t")
+    table.staging = sql.Identifier("s", "staging") if mode == "overwrite" else None
+    table.set_columns(columns)
+    bulk = RowCodec(columns, raw_ids=table.raw_ids).bulk
+    assert bulk is not None
+    added: list[float] = []
+
+    def add_rows(*runs: tuple[int, int]) -> None:
+        times = [at for at, n in runs for _ in range(n)]
+        messages = bulk.block_decoder(None, "t")(b"".join(wire.record("t", {"id": i}) for i in range(len(times))))
+        rows, controls = bulk.ready([message.record.data for message in messages])
+        table.add_rows(rows, times, controls)
+        added.extend(times)
+
+    add_rows((A, MIN_RUN))  # long enough: without its time
+    add_rows((A, 10), (B, MIN_RUN), (C, 2))  # goes on; long enough (a segment of its own); may go on in the next rows
+    add_rows((C, MIN_RUN - 2))  # it did: MIN_RUN long
+    table.add([7], C + 0.5, None)  # the slow path: joins the segment of its time (to the millisecond)
+    added.append(C + 0.5)
+    add_rows((C, MIN_RUN), (A, 3), (C, 4))  # goes on; too short; too short (another run than the first)
+    table.add([8], None, None)  # now: with its time
+    table.add([9], C, [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}])  # apart, with its time
+    taken = table.take()
+    assert taken is not None
+    segments, changed, _ = taken
+    assert [(tail and tail[1:-2].decode(), lines.count(b"\n")) for tail, lines in segments] == [(at and iso(at), n) for at, n in expected]
+    times = []  # of each line: its last field, or the segment's
+    for tail, lines in segments:
+        for line in lines.splitlines():
+            fields = line.split(b",")
+            assert len(fields) == (2 if tail is not None else 3)
+            times.append(tail[1:-2] if tail is not None else fields[-1].strip(b'"'))
+    assert times[:-1] == [iso(at).encode() for at in added]
+    assert changed.endswith(b',9,"%s"\n' % iso(C).encode())
