@@ -132,12 +132,10 @@ class PgTable:
 
     def _add_run(self, rows: list[Any], emitted_at: int | float | None) -> None:
         tail, lines = self._segment(emitted_at, len(rows))
-        if tail is None:  # the segment leaves it out
-            lines += b"\n".join(map(bytes.strip, map(_encode, rows), repeat(b"[],")))
-            lines += b"\n"
+        if tail is None:  # the segment leaves it out: and the comma before it
+            self._join(lines, rows, b"\n", b",]")
         else:
-            lines += tail.join(map(bytes.strip, map(_encode, rows), repeat(b"[]")))
-            lines += tail
+            self._join(lines, rows, tail, b"]")
 
     def _add_each(self, rows: list[Any], emitted_ats: list[int | float | None]) -> None:
         """Rows with their extracted at each, in the segment that has it: records come a few per
@@ -146,10 +144,26 @@ class PgTable:
             return
         known = {e: msgspec.Raw(self._make_tail(e)[:-1]) for e in set(emitted_ats)}
         _consume(map(setattr, rows, repeat(EXTRACTED_AT_FIELD), map(known.__getitem__, emitted_ats)))
-        lines = self._lines(None)
-        lines += b"\n".join(map(bytes.strip, map(_encode, rows), repeat(b"[]")))
-        lines += b"\n"
+        self._join(self._lines(None), rows, b"\n", b"]")
         self._run = (emitted_ats[-1], 0)  # not counted: the rows added next are of another run (or few)
+
+    def _join(self, lines: bytearray, rows: list[Any], tail: bytes, end: bytes) -> None:
+        """Add the rows to ``lines``, each ending with ``tail`` instead of ``end`` (``]``, or ``,]``
+        to drop the comma before an extracted at left ``NOTHING``).
+
+        One msgspec call encodes them all, as an array of arrays, cut apart where a row ends and
+        the next begins with a raw id: ``],["<the write's raw id prefix>`` is nothing else (a raw
+        ``"`` only opens or closes a string, and one that closes a string is followed by ``,`` or
+        ``]``), and should it be found a wrong number of times the rows are encoded one by one
+        instead. Per row, encoding and stripping each cost more than the whole array's encoding."""
+        first = b'"' + self.raw_ids.prefix.encode()
+        whole = _encode(rows)  # [[row],[row]]
+        cut = end + b",[" + first
+        if whole.count(cut) == len(rows) - 1:
+            lines += memoryview(whole.replace(cut, tail + first))[2 : -len(end) - 1]
+        else:
+            lines += tail.join(map(bytes.strip, map(_encode, rows), repeat(b"[" + end)))
+        lines += tail
 
     def _segment(self, emitted_at: int | float | None, rows: int) -> tuple[bytes | None, bytearray]:
         """For ``rows`` more rows emitted at ``emitted_at``: the end of their lines (None: a newline,

@@ -57,12 +57,12 @@ class RawIds:
     """
 
     def __init__(self) -> None:
-        self._prefix = _random_uuid_prefix()
+        self.prefix = _random_uuid_prefix()  # what every id of the write begins with
         self.next: Callable[[], str] = chain.from_iterable(map(self._thousands, count())).__next__
         self._last = ""  # the last id taken by a row added alone
 
     def _thousands(self, high: int) -> Iterator[str]:
-        return map(f"{self._prefix}{high:09x}".__add__, _LAST_DIGITS)
+        return map(f"{self.prefix}{high:09x}".__add__, _LAST_DIGITS)
 
     def take(self) -> str:
         self._last = self.next()

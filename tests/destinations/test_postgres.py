@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import jsonschema
+import msgspec
 import pytest
 from psycopg2 import sql
 
@@ -774,3 +775,31 @@ def test_runs_of_one_time_go_in_segments_without_it(wire: Any, mode: str, expect
             times.append(tail[1:-2] if tail is not None else fields[-1].strip(b'"'))
     assert times[:-1] == [iso(at).encode() for at in added]
     assert changed.endswith(b',9,"%s"\n' % iso(C).encode())
+
+
+@pytest.mark.parametrize("mode", ["overwrite", "append"])
+def test_rows_encoded_at_once_are_the_rows_encoded_one_by_one(wire: Any, mode: str) -> None:
+    """PgTable._join cuts one array of rows apart where a row ends and the next begins with a raw
+    id; strings that look like that place must stay whole."""
+    columns = [Column("id", "id", Kind.INTEGER), Column("s", "s", Kind.STRING)]
+    table = PgTable(StreamSpec("t", None, DestinationSyncMode(mode), [], [], columns), "s", "t")
+    table.staging = sql.Identifier("s", "staging") if mode == "overwrite" else None
+    table.set_columns(columns)
+    bulk = RowCodec(columns, raw_ids=table.raw_ids).bulk
+    assert bulk is not None
+    prefix = table.raw_ids.prefix
+    tricky = ["x],[", f'],["{prefix}', f',],["{prefix}000000000001",', '\\"', "],[\\", ",]", "]", "", "plain"]
+    values = [tricky[i % len(tricky)] for i in range(3 * MIN_RUN)]
+    lines = b"".join(wire.record("t", {"id": i, "s": s}, emitted_at=A) for i, s in enumerate(values))
+    messages = bulk.block_decoder(None, "t")(lines)
+    rows, controls = bulk.ready([message.record.data for message in messages])
+    raw_ids = [msgspec.json.encode(row.raw_id) for row in rows]
+    expected = [b"%s,%d,%s" % (raw_id, i, msgspec.json.encode(s)) for i, (raw_id, s) in enumerate(zip(raw_ids, values, strict=True))]
+    table.add_rows(rows, [A] * len(rows), controls)
+    taken = table.take()
+    assert taken is not None
+    [(tail, lines)] = taken[0]
+    if mode == "overwrite":  # without the time, and the comma before it
+        assert (tail, lines.splitlines()) == (b'"%s"\n' % iso(A).encode(), expected)
+    else:
+        assert (tail, lines.splitlines()) == (None, [line + b',"%s"' % iso(A).encode() for line in expected])
