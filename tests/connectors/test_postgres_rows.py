@@ -191,17 +191,24 @@ def test_a_line_break_the_server_left_in_a_range_is_made_a_space(conn: Any, monk
     assert [r["data"] for r in read] == [{"id": i, "docs": [{"k": 1}]} for i in (1, 2, 3)]
 
 
-def test_an_empty_table_and_a_view_are_read_too(conn: Any) -> None:
+def test_an_empty_table_views_and_inheritance_are_read_too(conn: Any) -> None:
     execute(
         conn,
         """
         CREATE TABLE empty (id integer);
         CREATE TABLE full_one (id integer); INSERT INTO full_one SELECT generate_series(1, 3000);
         CREATE VIEW evens AS SELECT id FROM full_one WHERE id % 2 = 0;
+        CREATE MATERIALIZED VIEW odds AS SELECT id FROM full_one WHERE id % 2 = 1;
+        CREATE TABLE child (extra text) INHERITS (full_one); INSERT INTO child SELECT i, 'x' FROM generate_series(5001, 25000) i;  -- more pages than the parent
         """,
     )
-    empty, evens = table(conn, "empty"), table(conn, "evens")
-    assert evens.kind == "v"  # read from a cursor: a view has no pages
+    empty, evens, odds, parent = table(conn, "empty"), table(conn, "evens"), table(conn, "odds"), table(conn, "full_one")
+    assert (evens.kind, odds.kind) == ("v", "m")  # a view is read from a cursor (it has no pages), a materialized view by pages
     with snapshot(conn):
         assert records(postgres_rows.read_full(conn, empty, ["id"])) == []
-        assert sorted(r["data"]["id"] for r in records(postgres_rows.read_full(conn, evens, ["id"]))) == list(range(2, 3001, 2))
+        evens_read = sorted(r["data"]["id"] for r in records(postgres_rows.read_full(conn, evens, ["id"])))
+        assert evens_read == [*range(2, 3001, 2), *range(5002, 25001, 2)]  # the child's rows are the parent's
+        assert sorted(r["data"]["id"] for r in records(postgres_rows.read_full(conn, odds, ["id"]))) == list(range(1, 3001, 2))
+        # a parent's pages are counted, not its children's: the last range is open, so none are lost
+        ids = [r["data"]["id"] for r in records(postgres_rows.read_full(conn, parent, ["id"]))]
+        assert sorted(ids) == [*range(1, 3001), *range(5001, 25001)]
