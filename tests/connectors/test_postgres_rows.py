@@ -199,7 +199,8 @@ def test_an_empty_table_views_and_inheritance_are_read_too(conn: Any) -> None:
         CREATE TABLE full_one (id integer); INSERT INTO full_one SELECT generate_series(1, 3000);
         CREATE VIEW evens AS SELECT id FROM full_one WHERE id % 2 = 0;
         CREATE MATERIALIZED VIEW odds AS SELECT id FROM full_one WHERE id % 2 = 1;
-        CREATE TABLE child (extra text) INHERITS (full_one); INSERT INTO child SELECT i, 'x' FROM generate_series(5001, 25000) i;  -- more pages than the parent
+        CREATE TABLE child (extra text) INHERITS (full_one);  -- with more pages than its parent:
+        INSERT INTO child SELECT i, 'x' FROM generate_series(5001, 25000) i;
         """,
     )
     empty, evens, odds, parent = table(conn, "empty"), table(conn, "evens"), table(conn, "odds"), table(conn, "full_one")
