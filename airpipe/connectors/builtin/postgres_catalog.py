@@ -11,7 +11,7 @@ from typing import Any
 
 from airpipe.protocol import AirbyteStream, SyncMode
 
-__all__ = ["CURSOR_TYPES", "Column", "Table", "column_schema", "list_tables"]
+__all__ = ["CURSOR_TYPES", "INTEGER_TYPES", "NUMBER_TYPES", "Column", "Table", "column_schema", "list_tables"]
 
 _COLUMNS = """
 SELECT n.nspname, c.relname, c.relkind, a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod),
@@ -39,8 +39,8 @@ WHERE k.contype = 'p' AND n.nspname = ANY(%(schemas)s)
 ORDER BY n.nspname, c.relname, key.position
 """
 
-_INTEGER = {"int2", "int4", "int8", "oid"}
-_NUMBER = {"numeric", "float4", "float8"}
+INTEGER_TYPES = {"int2", "int4", "int8", "oid"}
+NUMBER_TYPES = {"numeric", "float4", "float8"}  # may hold NaN and Infinity, read as NULL
 _TIMES = {
     "timestamptz": {"type": "string", "format": "date-time", "airbyte_type": "timestamp_with_timezone"},
     "timestamp": {"type": "string", "format": "date-time", "airbyte_type": "timestamp_without_timezone"},
@@ -49,7 +49,7 @@ _TIMES = {
     "time": {"type": "string", "format": "time", "airbyte_type": "time_without_timezone"},
 }
 #: the types a cursor column may have: ordered, and their text casts back to the same value
-CURSOR_TYPES = _INTEGER | _NUMBER | set(_TIMES) | {"text", "varchar", "bpchar", "char", "name", "citext", "uuid"}
+CURSOR_TYPES = INTEGER_TYPES | NUMBER_TYPES | set(_TIMES) | {"text", "varchar", "bpchar", "char", "name", "citext", "uuid"}
 
 
 def column_schema(typname: str, typtype: str, category: str, element: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -59,9 +59,9 @@ def column_schema(typname: str, typtype: str, category: str, element: tuple[str,
     hold them are nullable; bytea (``\\x...`` hex), intervals,
     ranges, geometric and network types and anything else without a JSON counterpart.
     """
-    if typname in _INTEGER:
+    if typname in INTEGER_TYPES:
         return {"type": "integer"}
-    if typname in _NUMBER:
+    if typname in NUMBER_TYPES:
         return {"type": "number"}
     if typname == "bool":
         return {"type": "boolean"}
@@ -129,7 +129,7 @@ def list_tables(conn: Any, schemas: list[str], table: str | None = None) -> dict
                 found = tables[(schema, name)] = Table(schema, name, kind)
             element = (elem, elem_type) if elem is not None else None
             json_schema = column_schema(typname, typtype, category, element)
-            may_be_null = not not_null or typname in _NUMBER  # NaN and Infinity are read as NULL
+            may_be_null = not not_null or typname in NUMBER_TYPES  # NaN and Infinity are read as NULL
             found.columns[column] = Column(column, sql_type, typname, _nullable(json_schema) if may_be_null else json_schema)
         cursor.execute(_PRIMARY_KEYS, {"schemas": schemas})
         for schema, name, column in cursor:

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from airpipe.connectors.builtin.postgres_catalog import Column, Table
+from airpipe.connectors.builtin.postgres_catalog import INTEGER_TYPES, NUMBER_TYPES, Column, Table
 from airpipe.protocol import encode
 
 #: a chunk of rows holds about this many bytes of JSON (sized from the last chunk's)
@@ -40,9 +40,7 @@ MIN_BATCH, MAX_BATCH = 100, 20_000  # rows per cursor fetch
 MAX_PAGES = 1 << 16  # pages per range, however few rows they hold
 #: what separates rows in a range's text: not whitespace, so JSON text never holds it raw
 SEPARATOR = b"\x1e"
-_INTEGER = {"int2", "int4", "int8", "oid"}
-_NUMBER = {"numeric", "float4", "float8"}
-_AS_TEXT = _INTEGER | {"bool", "json", "jsonb"}  # their text is their JSON
+_AS_TEXT = INTEGER_TYPES | {"bool", "json", "jsonb"}  # their text is their JSON
 ALIAS = "r"
 
 
@@ -68,7 +66,7 @@ def _value_json(value: Any, column: Column | None) -> Any:
     typname = column.typname if column is not None else ""
     if typname in _AS_TEXT:
         text = sql.SQL("{}::text").format(value)
-    elif typname in _NUMBER:
+    elif typname in NUMBER_TYPES:
         text = sql.SQL("nullif(nullif(nullif({}::text, 'NaN'), 'Infinity'), '-Infinity')").format(value)
     elif typname == "uuid":
         text = sql.SQL("'\"' || {}::text || '\"'").format(value)
