@@ -4,23 +4,25 @@ JSON. ``row_json`` builds, per column list, an expression that concatenates the 
 from literal keys and each value's text: numbers, booleans, json and jsonb as their own text
 (numeric and float NaN and +-Infinity, which JSON numbers cannot hold, become null, so every value
 matches the declared schema), uuids quoted, anything else through ``to_json``. The result is the
-text ``row_to_json`` makes (tests compare them byte for byte), for about 15% less server CPU:
-``row_to_json`` looks up every column's type and escapes every key once per row (measured with
-callgrind on 100k rows of 10 mixed columns: 3.39 G instructions against 2.87 G).
+text ``row_to_json`` makes (tests compare them byte for byte), but for an oid, a number as discover
+declares it (``row_to_json`` quotes it), and line breaks in json values (below); for about 15% less
+server CPU: ``row_to_json`` looks up every column's type and escapes every key once per row
+(measured with callgrind on 100k rows of 10 mixed columns: 3.39 G instructions against 2.87 G).
 
 Full refresh of a table (or materialized view) on PostgreSQL 14 or later is read a range of pages
-at a time (a TID range scan, ``ctid >= '(p,0)' AND ctid < '(q,0)'``), all in the read's
-REPEATABLE READ snapshot, whose rows are all within the pages counted after it began. The server
-makes a range's RECORD lines, one text (``string_agg`` with the end of one line and the start of
-the next between rows), which this process writes as it comes: one object per range instead of a
-tuple per row and no copying, less CPU on both sides than a cursor (client 1.9 s -> 0.6 s, server
-6.2 s -> 5.5 s per 1M rows), and memory stays constant (the ranges are sized from the last one's
-bytes per page to hold about ``BATCH_BYTES``). A line break that JSON text may hold (whitespace
-in a json value) is made a space by the server; should a range's text still hold more line breaks
-than rows, it is read again with its rows separated by 0x1E, which JSON text never holds raw.
-Views, partitioned and foreign tables, older servers and incremental reads (which need the rows in
-cursor order) use a named (server-side) cursor instead. Either way a background thread fetches
-one chunk ahead of the encoder, so the server works while this process writes.
+at a time (a TID range scan, ``ctid >= '(p,0)' AND ctid < '(q,0)'``), all in the read's REPEATABLE
+READ snapshot, whose rows are all within the pages counted after it began. The server makes a
+range's RECORD lines, one text (``string_agg`` with the end of one line and the start of the next
+between rows), which this process writes as it comes: one object per range instead of a tuple per
+row and no copying, less CPU on both sides than a cursor (client 1.7-1.9 s -> 0.9-1.1 s per 1M
+rows; server 3.17 G -> 2.64 G instructions per 100k rows, with row_json), and memory stays constant
+(the ranges are sized from the last one's bytes per page to hold about ``BATCH_BYTES``). A line
+break that JSON text may hold (whitespace in a json value) is made a space by the server; should a
+range's text still hold more line breaks than rows, it is read again with its rows separated by
+0x1E, which JSON text never holds raw. Views, partitioned and foreign tables, older servers and
+incremental reads (which need the rows in cursor order) use a named (server-side) cursor instead.
+Either way a background thread fetches one chunk ahead of the encoder, so the server works while
+this process writes.
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ def _page_ranges(conn: Any, table: Table, rows: Any) -> Iterator[bytes]:
                 count, text = cursor.fetchone()
                 if text is not None and text.count(b"\n") != count:  # a line break row_json left in a value
                     cursor.execute(lines(start, end, joined=False))
-                    text = joined_records(head, suffix(), cursor.fetchone()[1])
+                    text = records(head, suffix(), cursor.fetchone()[1].split(SEPARATOR))
                 if text is not None and not put(text):
                     return
                 if end is None:
@@ -232,22 +234,15 @@ def records(prefix: bytes, suffix: bytes, data: list[bytes]) -> bytes:
     return lines
 
 
-def joined_records(prefix: bytes, suffix: bytes, joined: bytes) -> bytes:
-    """RECORD lines around each row's JSON in a range's text (line breaks are whitespace, as above)."""
-    if b"\n" in joined:
-        joined = joined.replace(b"\n", b" ")
-    return prefix + joined.replace(SEPARATOR, suffix + prefix) + suffix
-
-
 def read_full(conn: Any, table: Table, columns: list[str]) -> Iterator[bytes]:
     """RECORD lines of every row, in chunks of about ``BATCH_BYTES``."""
     from psycopg2 import sql
 
-    start = prefix(table)
     rows = row_json(table, columns)
     if table.kind in ("r", "m") and conn.server_version >= 140000:
         yield from _page_ranges(conn, table, rows)
         return
+    start = prefix(table)
     query = sql.SQL("SELECT {} FROM {} AS {}").format(rows, sql.Identifier(table.schema, table.name), sql.Identifier(ALIAS))
     for batch in batches(conn, query):
         yield records(start, suffix(), [row[0] for row in batch])
