@@ -77,7 +77,11 @@ class PgTable:
         self.copy = copy.format(into, sql.SQL(", ").join(names[:1] + names[2:]), _COPY_OPTIONS)
         self.copy_changed = copy.format(into, sql.SQL(", ").join(names), _COPY_OPTIONS)
         self.copy_filled = copy.format(into, sql.SQL(", ").join(names[:1] + names[2:-1]), _COPY_OPTIONS)
-        self.private = self.staging is not None  # only this write COPYs into it: its default may change
+
+    @property
+    def private(self) -> bool:
+        """Whether only this write COPYs into the table (a staging or batch table): its default may change."""
+        return self.staging is not None
 
     def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None:
         self._controls = True  # not looked for row by row, which costs more than _csv's look at the batch
@@ -86,7 +90,7 @@ class PgTable:
             buffer += self.raw_ids.take().encode()
             buffer += b","
         else:
-            tail = self._tail if emitted_at == self._emitted_at and emitted_at is not None else self._make_tail(emitted_at)
+            tail = self._tail_of(emitted_at)
             buffer = self.changed
             buffer += self.raw_ids.take().encode()
             buffer += b"," + _encode(meta_json(changes)) + b","
@@ -170,7 +174,7 @@ class PgTable:
         the segment leaves their extracted at out) and the lines of the segment they go in. They go
         without it if their time is that of the open segment, or if their run (the rows emitted at
         that time added last, one after the other) is ``MIN_RUN`` rows long with them."""
-        tail = self._tail if emitted_at == self._emitted_at and emitted_at is not None else self._make_tail(emitted_at)
+        tail = self._tail_of(emitted_at)
         run_at, run = self._run
         run = run + rows if emitted_at == run_at else rows
         self._run = (emitted_at, run)
@@ -188,6 +192,10 @@ class PgTable:
                 self.segments[-1] = (tail, lines)
             lines = self.segments[-1][1]
         return lines
+
+    def _tail_of(self, emitted_at: int | float | None) -> bytes:
+        """``_make_tail``, remembered for the last time it was made for (records come in runs)."""
+        return self._tail if emitted_at == self._emitted_at and emitted_at is not None else self._make_tail(emitted_at)
 
     def _make_tail(self, emitted_at: int | float | None) -> bytes:
         tail = b'"%s"\n' % self._extracted_at(emitted_at).encode()
