@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+import peewee
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,7 +36,36 @@ def http_error(request: Request, exc: Exception) -> Response:
     return MsgspecResponse(KnownExceptionInfo(message=message), status_code=exc.status_code, headers=exc.headers)
 
 
+#: seconds a client is told to wait before retrying after an outage (503)
+RETRY_AFTER = 5
+
+
+def _outage_types() -> tuple[type[BaseException], ...]:
+    """Errors that mean a service airpipe depends on is unreachable, not that airpipe is broken."""
+    types: list[type[BaseException]] = [peewee.OperationalError, peewee.InterfaceError]
+    try:
+        import redis
+
+        types += [redis.ConnectionError, redis.TimeoutError]
+    except ImportError:  # the embedded default needs no Redis client
+        pass
+    return tuple(types)
+
+
+OUTAGES = _outage_types()
+
+
+def outage_error(request: Request, exc: Exception) -> Response:
+    """The database or the queue is down: 503 with Retry-After, never 500 (CONTRACT.md)."""
+    what = "the queue (Redis)" if type(exc).__module__.startswith("redis") else "the database"
+    logger.warning("request to %s failed: %s is unreachable (%s)", request.url.path, what, exc)
+    body = KnownExceptionInfo(message=f"{what} is unreachable; retry later")
+    return MsgspecResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
+
+
 def unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OUTAGES):
+        return outage_error(request, exc)
     request_id = uuid.uuid4().hex
     logger.error("request %s to %s failed", request_id, request.url.path, exc_info=exc)
     return MsgspecResponse(InternalErrorInfo(message="internal error", request_id=request_id), status_code=500)
@@ -44,5 +74,6 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     AirpipeError: airpipe_error,
     HTTPException: http_error,
+    **{outage: outage_error for outage in OUTAGES},
     Exception: unexpected_error,
 }
