@@ -1,9 +1,15 @@
 """An attempt's log: lines from the connectors and the runner, scrubbed of secrets, stored in
 batches (one INSERT per batch, not per line) and capped so a chatty connector cannot fill the
-database."""
+database.
+
+Lines are stored only by the thread that opened the log (the runner's, which ticks every second):
+a pump or drain thread that stored them would need a database connection of its own, and a
+failed INSERT there would kill the thread that moves the data. Text is made storable first: a
+NUL byte or a lone surrogate, which PostgreSQL's text type rejects, becomes U+FFFD."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 from airpipe.models import LogLine, now
@@ -12,6 +18,7 @@ MASK = "**********"
 MAX_LINES = 50_000
 MAX_LINE_LENGTH = 10_000
 FLUSH_EVERY = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AttemptLog:
@@ -24,10 +31,11 @@ class AttemptLog:
         self.dropped = 0
         self.last: list[str] = []
         self.lock = threading.Lock()
+        self.owner = threading.get_ident()
 
     def __call__(self, level: str, message: str) -> None:
         """The ``on_log`` callback handed to the launcher; safe from any thread."""
-        message = self.scrub(message)
+        message = storable(self.scrub(message))
         if len(message) > MAX_LINE_LENGTH:
             message = message[:MAX_LINE_LENGTH] + "... (line cut)"
         with self.lock:
@@ -37,7 +45,7 @@ class AttemptLog:
                 return
             self.pending.append({"attempt": self.attempt_id, "timestamp": now(), "level": level.upper(), "message": message})
             full = len(self.pending) >= FLUSH_EVERY
-        if full:
+        if full and threading.get_ident() == self.owner:
             self.flush()
 
     def scrub(self, text: str) -> str:
@@ -72,3 +80,14 @@ class AttemptLog:
                     }
                 )
         self.flush()
+
+
+def storable(text: str) -> str:
+    """``text`` with what a database text column refuses (NUL, lone surrogates) as U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE.sub("\ufffd", text)
+    return text

@@ -90,6 +90,8 @@ class SyncRun:
         self.silence_timeout = silence_timeout
         self.silent = False
         self.last_source_line = time.monotonic()
+        #: why the pump or drain thread died, if it did: the attempt fails with it
+        self.thread_error: str | None = None
 
     @property
     def records_total(self) -> int:
@@ -117,8 +119,8 @@ class SyncRun:
         source_process = source.read(source_config, self.source_catalog(), self.state) if source else None
         processes = [p for p in (source_process, dest_process) if p is not None]
         try:
-            pump = threading.Thread(target=self._pump, args=(source_process, dest_process), daemon=True)
-            drain = threading.Thread(target=self._drain, args=(dest_process,), daemon=True)
+            pump = threading.Thread(target=self._guarded, args=(self._pump, processes, source_process, dest_process), daemon=True)
+            drain = threading.Thread(target=self._guarded, args=(self._drain, processes, dest_process), daemon=True)
             pump.start()
             drain.start()
             while pump.is_alive() or drain.is_alive():
@@ -145,6 +147,17 @@ class SyncRun:
         self.records_committed = self.records_total
         self._save_progress()
         self.log.info(f"sync finished: {self.records_total} records, {self.states_emitted} state messages")
+
+    def _guarded(self, work: Any, processes: list[ConnectorProcess], *args: Any) -> None:
+        """Run the pump or the drain; if it dies, stop both connectors so the other thread and the
+        runner's loop end within a tick, and keep the reason the attempt will fail with."""
+        try:
+            work(*args)
+        except BaseException as exc:  # noqa: BLE001 - whatever kills the thread must end the attempt
+            if self.thread_error is None:
+                self.thread_error = f"the sync engine's {work.__name__.strip('_')} thread failed: {exc.__class__.__name__}: {exc}"
+            for process in processes:
+                process.kill()
 
     def _pump(self, source: ConnectorProcess | None, destination: ConnectorProcess) -> None:
         """Source stdout to destination stdin. Runs in its own thread; touches no database.
@@ -294,6 +307,8 @@ class SyncRun:
 
     def _raise_failure(self, source_code: int, dest_code: int) -> None:
         last = self.log.last[-10:]
+        if self.thread_error:
+            raise SyncFailure(self.thread_error, last, origin="replication")
         if self.silent:
             raise SyncFailure(f"the source sent nothing for {self.silence_timeout:g} s and was stopped", last, origin="source")
         # What a connector said beats an exit code: a destination that dies takes the source down

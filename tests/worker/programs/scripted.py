@@ -13,6 +13,7 @@ Faults, all optional:
 - ``once_marker`` PATH: fail only while PATH does not exist, and create it when failing, so the
   next attempt succeeds;
 - ``garbage``: mix non-JSON lines, JSON that is no message, and blank lines into the output;
+- ``nul_lines`` N: print N non-JSON lines holding a NUL byte and a lone surrogate's bytes first;
 - ``delay``: seconds to sleep after each record;
 - ``password`` (marked airbyte_secret): printed to stderr, in a LOG message and in the TRACE
   error's message, as a careless connector does;
@@ -40,6 +41,7 @@ SPEC = {
             "failure_type": {"type": "string"},
             "once_marker": {"type": "string"},
             "garbage": {"type": "boolean"},
+            "nul_lines": {"type": "integer", "minimum": 0},
             "delay": {"type": "number"},
             "fail_pause": {"type": "number"},
             "password": {"type": "string", "airbyte_secret": True},
@@ -125,6 +127,9 @@ def read(config, catalog, given_state):
             cursor = ((message.get("stream") or {}).get("stream_state") or {}).get("updated_at")
             if cursor is not None:
                 first = cursor - base + 1
+    for n in range(config.get("nul_lines", 0)):
+        sys.stdout.buffer.write(b"junk \x00 line %d \xed\xa0\x80 \xff\n" % n)
+    sys.stdout.flush()
     log("INFO", f"reading items {first} to {records}")
     done = 0
     for n in range(first, records + 1):
