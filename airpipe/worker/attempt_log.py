@@ -1,5 +1,5 @@
-"""An attempt's log: lines from the connectors and the runner, scrubbed of secrets, stored in
-batches (one INSERT per batch, not per line) and capped so a chatty connector cannot fill the
+"""An attempt's log: lines from the connectors and the runner, scrubbed of secrets (see
+``scrubbing``), stored in batches (one INSERT per batch, not per line) and capped so a chatty connector cannot fill the
 database."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 
 from airpipe.models import LogLine, now
+from airpipe.worker.scrubbing import Scrubber
 
-MASK = "**********"
 MAX_LINES = 50_000
 MAX_LINE_LENGTH = 10_000
 FLUSH_EVERY = 200
@@ -17,8 +17,7 @@ FLUSH_EVERY = 200
 class AttemptLog:
     def __init__(self, attempt_id: int, secrets: list[str] = ()) -> None:  # type: ignore[assignment]
         self.attempt_id = attempt_id
-        # longest first, so a secret that contains another is replaced whole
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.scrubber = Scrubber(secrets)
         self.pending: list[dict[str, object]] = []
         self.written = 0
         self.dropped = 0
@@ -41,11 +40,8 @@ class AttemptLog:
             self.flush()
 
     def scrub(self, text: str) -> str:
-        """``text`` with every secret of the job's configs replaced by the mask."""
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        """``text`` with every secret of the job's configs masked, in every spelling."""
+        return self.scrubber(text)
 
     def info(self, message: str) -> None:
         self("INFO", message)
