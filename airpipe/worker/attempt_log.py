@@ -1,5 +1,5 @@
-"""An attempt's log: lines from the connectors and the runner, scrubbed of secrets (see
-``scrubbing``), stored in batches (one INSERT per batch, not per line) and capped so a chatty connector cannot fill the
+"""An attempt's log: lines from the connectors and the runner, scrubbed of secrets, stored in
+batches (one INSERT per batch, not per line) and capped so a chatty connector cannot fill the
 database."""
 
 from __future__ import annotations
