@@ -94,7 +94,7 @@ def write(config):
 
 
 def main():
-    verb, args = sys.argv[1], dict(zip(sys.argv[2::2], sys.argv[3::2]))
+    verb, args = sys.argv[1], dict(zip(sys.argv[2::2], sys.argv[3::2], strict=False))
     if verb == "spec":
         say({"type": "SPEC", "spec": SPEC})
         return

@@ -129,10 +129,9 @@ def test_a_connector_echoing_its_secrets_leaks_them_nowhere(mode: str, request: 
         answers.append(call(path, body, timeout=120))
         return answers[-1]
 
-    source_definition = post("source_definitions/create", {"name": "Echo", "dockerRepository": "example/source-secretecho", "dockerImageTag": "1"})
-    destination_definition = post(
-        "destination_definitions/create", {"name": "Echo", "dockerRepository": "example/destination-secretecho", "dockerImageTag": "1"}
-    )
+    image = {"name": "Echo", "dockerImageTag": "1"}
+    source_definition = post("source_definitions/create", {**image, "dockerRepository": "example/source-secretecho"})
+    destination_definition = post("destination_definitions/create", {**image, "dockerRepository": "example/destination-secretecho"})
     source_core = {"sourceDefinitionId": source_definition["sourceDefinitionId"]}
     destination_core = {"destinationDefinitionId": destination_definition["destinationDefinitionId"]}
     secrets = {"api_key": KEY, "pem": PEM}
@@ -159,7 +158,8 @@ def test_a_connector_echoing_its_secrets_leaks_them_nowhere(mode: str, request: 
     # a sync whose source fails with a TRACE error quoting the key, both sides chattering
     body = {**source_core, "workspaceId": WORKSPACE_ID, "name": "failing", "connectionConfiguration": {**secrets, "fail_read": True}}
     failing = post("sources/create", body)
-    connection = post("connections/create", {"sourceId": failing["sourceId"], "destinationId": destination["destinationId"], "status": "active"})
+    body = {"sourceId": failing["sourceId"], "destinationId": destination["destinationId"], "status": "active"}
+    connection = post("connections/create", body)
     job_id = post("connections/sync", {"connectionId": connection["connectionId"]})["job"]["id"]
     info = synckit().Builder(post).wait_job(job_id, 60)
     assert info["job"]["status"] == "failed", info
