@@ -71,10 +71,8 @@ def catalog_for(writer: int, prefix: str) -> ConfiguredAirbyteCatalog:
 
 def input_for(writer: int, prefix: str, directory: Path) -> IO[bytes]:
     """The write's input, a real file (the destination reads its stdin by file descriptor)."""
-    lines = [
-        {"type": "RECORD", "record": {"stream": f"stream_{writer}", "namespace": f"{prefix}_{schema}", "data": {"id": writer}, "emitted_at": 1}}
-        for schema in SCHEMAS
-    ]
+    records = [{"stream": f"stream_{writer}", "namespace": f"{prefix}_{s}", "data": {"id": writer}, "emitted_at": 1} for s in SCHEMAS]
+    lines: list[dict[str, Any]] = [{"type": "RECORD", "record": record} for record in records]
     lines.append({"type": "STATE", "state": {"type": "LEGACY", "data": {"writer": writer}}})
     path = directory / f"{prefix}_{writer}.jsonl"
     path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
