@@ -147,14 +147,18 @@ def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: 
     targets: list[batching.Target] = []
     places: dict[tuple[str, str], str] = {}
     nulls_not_distinct = connection.server_version >= 150000
+    specs = [StreamSpec.of(configured, _fit) for configured in catalog.streams]
+    for spec in specs:
+        schema, name = _fit(spec.namespace or default_schema), _fit(spec.name)
+        if (schema, name) in places:
+            raise ConfigError(f"streams {places[schema, name]!r} and {spec.name!r} would both write to table {schema}.{name}")
+        places[schema, name] = spec.name
     with connection.cursor() as cursor:
-        for i, configured in enumerate(catalog.streams):
-            spec = StreamSpec.of(configured, _fit)
-            schema, name = _fit(spec.namespace or default_schema), _fit(spec.name)
-            if (schema, name) in places:
-                raise ConfigError(f"streams {places[schema, name]!r} and {spec.name!r} would both write to table {schema}.{name}")
-            places[schema, name] = spec.name
+        # every schema before any table, in one order: two writes that each create several take
+        # their locks (see _create_schema) in the same order, so neither waits on the other's
+        for schema in sorted({schema for schema, _ in places}):
             _create_schema(cursor, schema)
+        for i, ((schema, name), spec) in enumerate(zip(places, specs, strict=True)):
             table = PgTable(spec, schema, name)
             if spec.mode is DestinationSyncMode.overwrite:
                 table.staging = sql.Identifier(schema, _fit(f"_airbyte_tmp_{_digest(name)}_{name}"))
@@ -172,11 +176,31 @@ def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: 
     return targets, PgLoader(connection, [t.table for t in targets])
 
 
+#: the first key of the advisory locks taken on schema names (the second is the name's hash), so
+#: they share no key with another application's advisory locks on the same database
+SCHEMA_LOCK = 0x41495250  # "AIRP"
+
+
 def _create_schema(cursor: Any, schema: str) -> None:
+    """Create ``schema`` unless it exists, safely against other writes doing the same.
+
+    Two first syncs into one new schema both find it missing; the second CREATE would wait for the
+    first to commit and then fail on pg_namespace's unique index (IF NOT EXISTS does not help: it
+    looks before it inserts). So a missing schema is created under a transaction-scoped advisory
+    lock on its name, and looked up again once the lock is held: the second write waits until the
+    first commits, then finds the schema. A schema that exists takes no lock.
+    """
     # looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists
+    if _schema_exists(cursor, schema):
+        return
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (SCHEMA_LOCK, schema))
+    if not _schema_exists(cursor, schema):
+        cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+def _schema_exists(cursor: Any, schema: str) -> bool:
     cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
-    if cursor.fetchone() is None:
-        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    return cursor.fetchone() is not None
 
 
 def _create_table(cursor: Any, table: sql.Identifier, columns: Sequence[Column]) -> None:

@@ -13,8 +13,8 @@ import re
 import threading
 
 from airpipe.models import LogLine, now
+from airpipe.worker.scrubbing import Scrubber
 
-MASK = "**********"
 MAX_LINES = 50_000
 MAX_LINE_LENGTH = 10_000
 FLUSH_EVERY = 200
@@ -24,8 +24,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class AttemptLog:
     def __init__(self, attempt_id: int, secrets: list[str] = ()) -> None:  # type: ignore[assignment]
         self.attempt_id = attempt_id
-        # longest first, so a secret that contains another is replaced whole
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.scrubber = Scrubber(secrets)
         self.pending: list[dict[str, object]] = []
         self.written = 0
         self.dropped = 0
@@ -49,11 +48,8 @@ class AttemptLog:
             self.flush()
 
     def scrub(self, text: str) -> str:
-        """``text`` with every secret of the job's configs replaced by the mask."""
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        """``text`` with every secret of the job's configs masked, in every spelling."""
+        return self.scrubber(text)
 
     def info(self, message: str) -> None:
         self("INFO", message)

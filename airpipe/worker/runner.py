@@ -242,10 +242,14 @@ def _get_spec(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
 
 def _check(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     status = launcher(job.config["image"], log).check(job.config["config"])
-    return {"status": "succeeded" if status.status.value == "SUCCEEDED" else "failed", "message": status.message}
+    # the status message is the connector's own words ("invalid api key <key>"): it becomes the
+    # job's output and the API's answer, so it is scrubbed as a log line is
+    message = log.scrub(status.message) if status.message else status.message
+    return {"status": "succeeded" if status.status.value == "SUCCEEDED" else "failed", "message": message}
 
 
 def _discover(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+    # a catalog is data, not a message: it is not scrubbed (see airpipe.worker.scrubbing)
     return msgspec.to_builtins(launcher(job.config["image"], log).discover(job.config["config"]))
 
 
