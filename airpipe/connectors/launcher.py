@@ -150,7 +150,7 @@ class Launcher:
                 inputs = {**inputs, "config": self.sandbox.config(inputs["config"])}
             files = Inputs(inputs, run_dir.path)
             try:
-                process = self._popen(verb, files, run_dir.path, stdin=stdin)
+                process, sandboxed = self._popen(verb, files, run_dir.path, stdin=stdin)
             finally:
                 files.close()  # the child has its own descriptors of the in-memory inputs now
         except BaseException:
@@ -158,16 +158,18 @@ class Launcher:
                 files.remove()
             run_dir.remove()
             raise
-        return ConnectorProcess(process, files, run_dir, on_log=self.on_log, kill_grace=self.kill_grace)
+        return ConnectorProcess(process, files, run_dir, on_log=self.on_log, kill_grace=self.kill_grace, sandboxed=sandboxed)
 
-    def _popen(self, verb: str, files: Inputs, run_dir: Path, *, stdin: bool) -> subprocess.Popen[bytes]:
+    def _popen(self, verb: str, files: Inputs, run_dir: Path, *, stdin: bool) -> tuple[subprocess.Popen[bytes], bool]:
         env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
         env.update(self.env)
         argv = [*self.command, verb, *files.args]
+        sandboxed = False
         if self.sandbox is not None:
-            argv, env = self.sandbox.wrap(argv, env, run_dir)
+            wrapped, env = self.sandbox.wrap(argv, env, run_dir)
+            argv, sandboxed = wrapped, wrapped != argv
         try:
-            return subprocess.Popen(
+            process = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -182,6 +184,7 @@ class Launcher:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ConnectorError(f"cannot start connector `{self.command[0]}`: {reason}") from None
+        return process, sandboxed
 
     def _run(self, verb: str, inputs: Mapping[str, Any], expect: MessageType, *, answer_config_errors: bool = False) -> AirbyteMessage:
         with self._start(verb, inputs, stdin=False) as process:
@@ -233,6 +236,7 @@ class ConnectorProcess:
         *,
         on_log: LogCallback,
         kill_grace: float,
+        sandboxed: bool = False,
     ) -> None:
         assert process.stdout is not None and process.stderr is not None
         self.process = process
@@ -246,6 +250,8 @@ class ConnectorProcess:
         self.trace_error: AirbyteErrorTraceMessage | None = None
         self._files = files
         self._run_dir = run_dir
+        #: runs inside bubblewrap (the process is bwrap's)
+        self.sandboxed = sandboxed
         self._last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self._stderr = threading.Thread(target=self._drain_stderr, args=(process.stderr,), name=f"connector-{self.pid}-stderr", daemon=True)
         self._stderr.start()
@@ -301,7 +307,7 @@ class ConnectorProcess:
     def kill(self, grace: float | None = None) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``grace`` seconds
         (default: the launcher's ``kill_grace``). Safe to call from another thread and more than once."""
-        _stop(self.process, self.kill_grace if grace is None else grace)
+        _stop(self.process, self.kill_grace if grace is None else grace, spare_leader=self.sandboxed)
 
     def join_stderr(self, timeout: float | None = 5.0) -> None:
         """Wait until every stderr line has reached ``on_log`` (call after the process exited)."""
@@ -360,12 +366,19 @@ def _die_with_parent() -> None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+def _stop(process: subprocess.Popen[bytes], grace: float, *, spare_leader: bool = False) -> None:
     # The group is signalled only while the leader is unreaped: until then its pid (the group id)
     # cannot be reused, so we never signal a stranger's processes.
     if process.returncode is not None:
         return
-    _signal_group(process, signal.SIGTERM)
+    if spare_leader:
+        # The leader is bubblewrap: SIGTERM would kill it at once, and the connector with it
+        # (--die-with-parent) before it could clean up. The connector gets it; bwrap follows it out.
+        for pid in _group_members(process.pid):
+            if pid != process.pid:
+                _signal(pid, signal.SIGTERM)
+    else:
+        _signal_group(process, signal.SIGTERM)
     if not _exited(process, grace):
         _signal_group(process, signal.SIGKILL)
     elif _can_peek_exit and process.returncode is None:
@@ -378,6 +391,28 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The processes of a process group, from /proc (Linux, as bubblewrap is)."""
+    members = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as file:
+                    fields = file.read().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 2 and int(fields[2]) == pgid:  # state, ppid, pgrp
+                members.append(int(name))
+    return members
 
 
 _can_peek_exit = hasattr(os, "waitid")
