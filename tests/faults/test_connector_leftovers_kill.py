@@ -117,10 +117,8 @@ def test_no_config_survives_a_killed_worker(verb: str, api: Any, workers: Any, s
     if verb == "sync":
         body = {"workspaceId": DEFAULT_WORKSPACE_ID, "destinationDefinitionId": LOCAL_JSON_ID, "name": "json"}
         destination = api("destinations/create", {**body, "connectionConfiguration": {"destination_path": "/local/out"}})
-        connection = api(
-            "connections/create",
-            {"sourceId": source["sourceId"], "destinationId": destination["destinationId"], "status": "active", "syncCatalog": TICKS_CATALOG},
-        )
+        body = {"sourceId": source["sourceId"], "destinationId": destination["destinationId"], "status": "active"}
+        connection = api("connections/create", {**body, "syncCatalog": TICKS_CATALOG})
         api("connections/sync", {"connectionId": connection["connectionId"]})
     else:  # the API waits for the check (and gives up after AIRPIPE_JOB_WAIT_TIMEOUT): from a thread
         checking = threading.Thread(target=api, args=("sources/check_connection", {"sourceId": source["sourceId"]}, 504))
