@@ -111,6 +111,7 @@ class Sandbox:
         self.local_root.mkdir(parents=True, exist_ok=True)
         env.update(AIRPIPE_LOCAL_ROOT=LOCAL, HOME=str(run_dir), TMPDIR="/tmp")
         env.pop("AIRPIPE_DATA_DIR", None)
+        argv = [_real_dir(arg) for arg in argv]
         return [*self.bwrap_args(argv, run_dir), "--", *argv], env
 
     def bwrap_args(self, argv: Sequence[str], run_dir: Path) -> list[str]:
@@ -152,7 +153,7 @@ def program_paths(argv: Sequence[str]) -> list[Path]:
     (the built-ins) airpipe's own package and import path."""
     paths: list[Path] = []
     for arg in argv:
-        if os.path.isabs(arg) and os.path.exists(arg):
+        if _is_file_argument(arg):
             paths += _program(Path(arg))
             paths += _program(_shebang(Path(arg)))
     if argv and os.path.realpath(argv[0]) == os.path.realpath(sys.executable):
@@ -163,6 +164,20 @@ def program_paths(argv: Sequence[str]) -> list[Path]:
         paths += [Path(entry) for entry in sys.path if entry.endswith(("site-packages", "dist-packages", ".zip", ".egg"))]
         paths += [Path(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if os.path.isabs(entry)]
     return [path for path in paths if path.exists()]
+
+
+def _real_dir(arg: str) -> str:
+    """A path argument through the real path of its directory (the sandbox binds real paths: a
+    symlink on the way, such as a data dir's ``connectors`` link, is not there). The last part
+    stays: a virtualenv's ``bin/python`` must not become the interpreter it links to."""
+    if not _is_file_argument(arg):
+        return arg
+    return os.path.join(os.path.realpath(os.path.dirname(arg)), os.path.basename(arg))
+
+
+def _is_file_argument(arg: str) -> bool:
+    """An absolute path the sandbox must provide (not an input's /dev/fd/N: that one is inherited)."""
+    return os.path.isabs(arg) and not arg.startswith(("/dev/", "/proc/")) and os.path.exists(arg)
 
 
 def _program(path: Path | None) -> list[Path]:
