@@ -71,8 +71,14 @@ def api(settings: Settings) -> Iterator[Any]:
         yield call
 
 
+@pytest.fixture(params=["auto", "off"])
+def sandbox(request: pytest.FixtureRequest) -> str:
+    """Inside bubblewrap where it works, and without it: the run directory is the same."""
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def workers(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def workers(tmp_path: Path, settings: Settings, sandbox: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``start()``: one more `airpipe worker` process on the test's data directory."""
     install_connectors(tmp_path / "bin", monkeypatch)
     cwd = tmp_path / "cwd"
@@ -84,6 +90,7 @@ def workers(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch)
         AIRPIPE_DATABASE_URL=settings.database_url,
         AIRPIPE_QUEUE_NAME=settings.queue_name,
         AIRPIPE_MAX_ATTEMPTS="1",
+        AIRPIPE_SANDBOX=sandbox,
     )
     started: list[subprocess.Popen[bytes]] = []
 
