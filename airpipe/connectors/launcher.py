@@ -252,6 +252,7 @@ class ConnectorProcess:
         self._run_dir = run_dir
         #: runs inside bubblewrap (the process is bwrap's)
         self.sandboxed = sandboxed
+        self._stopping = threading.Lock()
         self._last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self._stderr = threading.Thread(target=self._drain_stderr, args=(process.stderr,), name=f"connector-{self.pid}-stderr", daemon=True)
         self._stderr.start()
@@ -307,7 +308,10 @@ class ConnectorProcess:
     def kill(self, grace: float | None = None) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``grace`` seconds
         (default: the launcher's ``kill_grace``). Safe to call from another thread and more than once."""
-        _stop(self.process, self.kill_grace if grace is None else grace, spare_leader=self.sandboxed)
+        # One stop at a time: a second SIGTERM (the pump and the cancel both stopping a destination)
+        # would interrupt the clean-up the first one started.
+        with self._stopping:
+            _stop(self.process, self.kill_grace if grace is None else grace, spare_leader=self.sandboxed)
 
     def join_stderr(self, timeout: float | None = 5.0) -> None:
         """Wait until every stderr line has reached ``on_log`` (call after the process exited)."""
