@@ -14,7 +14,11 @@ $(BIN)/airpipe: setup.cfg setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(BIN)/airpipe ## Create .venv and install airpipe with its test tools
+install: $(BIN)/airpipe ## Create .venv and install airpipe with its test tools (and bubblewrap, as root on Debian)
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; }; } || \
+	  echo "note: bubblewrap (bwrap) is not installed: connectors run without a sandbox (see AIRPIPE_SANDBOX)"
 
 serve: install ## Serve the API on 127.0.0.1:8000 (embedded: SQLite + in-process worker)
 	$(BIN)/airpipe serve
@@ -34,9 +38,10 @@ test-connectors: install ## Install real connectors from PyPI and run them end t
 lint: install ## Check style with ruff
 	$(BIN)/ruff check airpipe tests
 
-bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQL -> PostgreSQL vs psql \copy
+bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQL -> PostgreSQL vs psql \copy; sandbox start cost
 	$(BIN)/python bench/sync_bench.py $(SYNC_BENCH_ARGS)
 	$(BIN)/python bench/pg_bench.py $(PG_BENCH_ARGS)
+	$(BIN)/python bench/sandbox_bench.py $(SANDBOX_BENCH_ARGS)
 
 spec: install ## Regenerate specs/openapi.json from the route table and the Structs
 	$(BIN)/airpipe openapi > specs/openapi.json

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from airpipe.connectors.sandbox import Sandbox
     from airpipe.models import ActorDefinition
+    from airpipe.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +58,8 @@ def serve() -> int:
     app = create_app(settings)
     mode = "embedded worker" if settings.embedded_queue else "jobs run by `airpipe worker`"
     logging.getLogger("airpipe").info("airpipe on http://%s:%s (%s)", settings.host, settings.port, mode)
+    if settings.embedded_queue:
+        logging.getLogger("airpipe").info("connectors: %s", _sandbox(settings).describe())
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
@@ -71,6 +75,7 @@ def worker() -> int:
     models.use_key(settings.load_secret_key())
     queue.configure(settings)
     register_tick_hook()  # the tick starts the connections' scheduled syncs
+    logging.getLogger("airpipe").info("connectors: %s", _sandbox(settings).describe())
     queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", max_delay=queue.MAX_POLL_DELAY).run()
     return 0
 
@@ -108,7 +113,14 @@ def connectors(args: argparse.Namespace) -> int:
     connectors_dir = settings.data_dir / "connectors"  # where the worker looks (worker/queue.py)
     if args.verb == "install":
         return _install_connector(args.package, connectors_dir)
+    print(_sandbox(settings).describe())  # first: what the listed connectors may touch when they run
     return _list_connectors(connectors_dir)
+
+
+def _sandbox(settings: Settings) -> Sandbox:
+    from airpipe.connectors.sandbox import Sandbox
+
+    return Sandbox(settings.sandbox, settings.local_root, settings.data_dir)
 
 
 def _install_connector(package: str, connectors_dir: Path) -> int:

@@ -50,6 +50,8 @@ class Settings:
     job_retention_days: int
     #: the Fernet key that encrypts connector configs at rest; unset: a key file in the data dir
     secret_key: bytes | None
+    #: how connectors are confined: auto (bubblewrap where it works), bwrap (required) or off
+    sandbox: str = "auto"
 
     @property
     def auth_enabled(self) -> bool:
@@ -89,6 +91,7 @@ class Settings:
             source_silence_timeout=env.get("SOURCE_SILENCE_TIMEOUT", 1800.0, _positive_float),
             job_retention_days=env.get("JOB_RETENTION_DAYS", 30, _positive_int),
             secret_key=env.get("SECRET_KEY", None, _fernet_key),
+            sandbox=env.get("SANDBOX", "auto", _sandbox_mode),
         )
 
     def load_secret_key(self) -> bytes:
@@ -170,6 +173,12 @@ def _fernet_key(value: str) -> bytes:
 
 
 _NEW_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
+
+def _sandbox_mode(value: str) -> str:
+    if value not in ("auto", "bwrap", "off"):
+        raise ValueError("expected auto, bwrap or off")
+    return value
 
 
 def _port(value: str) -> int:

@@ -4,9 +4,10 @@
 ``read`` and ``write`` start a long-running process and hand it back as a ConnectorProcess whose
 stdout (and, for ``write``, stdin) the caller pumps.
 
-Inputs go the way Airbyte's CLI takes them: config, catalog and state are written as JSON files
-(mode 0600, in a private temporary directory removed afterwards) and passed as ``--config PATH
---catalog PATH --state PATH``.
+Inputs go the way Airbyte's CLI takes them: config, catalog and state are passed as ``--config PATH
+--catalog PATH --state PATH``, paths of in-memory files where the OS allows (``inputs.py``). Each
+process runs in a private run directory of its own (``rundir.py``), confined there and to the local
+root when a ``Sandbox`` is given (``sandbox.py``).
 
 Every connector runs in its own session, so stopping it stops the whole process group (a shell
 wrapper and its children included): SIGTERM first, SIGKILL after a grace period.
@@ -16,10 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections import deque
@@ -29,6 +28,9 @@ from types import TracebackType
 from typing import IO, Any
 
 from airpipe.connectors.errors import ConnectorError, ConnectorTimeout
+from airpipe.connectors.inputs import Inputs
+from airpipe.connectors.rundir import RunDir
+from airpipe.connectors.sandbox import Sandbox
 from airpipe.connectors.stream import LogCallback, parse_line, quote
 from airpipe.protocol import (
     AirbyteCatalog,
@@ -40,7 +42,6 @@ from airpipe.protocol import (
     FailureType,
     MessageType,
     Status,
-    encode,
 )
 
 #: the only variables a connector inherits from our environment; the rest (database URL, passwords)
@@ -75,6 +76,9 @@ class Launcher:
             where tracebacks go; Airbyte logs it at ERROR too). Levels are Airbyte's, upper case.
             It is called from a background thread as well (stderr), so it must be thread-safe.
         kill_grace: seconds between SIGTERM and SIGKILL when a connector is stopped.
+        run_root: where each process gets its run directory (``<data dir>/run``); None: the
+            system's temporary directory.
+        sandbox: how to confine the process (None: not at all, and configs are passed as given).
     """
 
     def __init__(
@@ -85,6 +89,8 @@ class Launcher:
         timeout: float = 300.0,
         on_log: LogCallback | None = None,
         kill_grace: float = 5.0,
+        run_root: Path | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         if not command:
             raise ValueError("a connector command needs at least the program")
@@ -93,6 +99,8 @@ class Launcher:
         self.timeout = timeout
         self.on_log = on_log if on_log is not None else _ignore_log
         self.kill_grace = kill_grace
+        self.run_root = run_root
+        self.sandbox = sandbox
 
     # THE FIVE VERBS
 
@@ -135,25 +143,40 @@ class Launcher:
     # PROCESSES
 
     def _start(self, verb: str, inputs: Mapping[str, Any], *, stdin: bool) -> ConnectorProcess:
-        files = _InputFiles(inputs)
+        run_dir = RunDir.create(self.run_root) if self.run_root is not None else RunDir.temporary()
+        files: Inputs | None = None
         try:
-            process = self._popen(verb, files, stdin=stdin)
+            if self.sandbox is not None and "config" in inputs:
+                inputs = {**inputs, "config": self.sandbox.config(inputs["config"])}
+            files = Inputs(inputs, run_dir.path)
+            try:
+                process, sandboxed = self._popen(verb, files, run_dir.path, stdin=stdin)
+            finally:
+                files.close()  # the child has its own descriptors of the in-memory inputs now
         except BaseException:
-            files.remove()
+            if files is not None:
+                files.remove()
+            run_dir.remove()
             raise
-        return ConnectorProcess(process, files, on_log=self.on_log, kill_grace=self.kill_grace)
+        return ConnectorProcess(process, files, run_dir, on_log=self.on_log, kill_grace=self.kill_grace, sandboxed=sandboxed)
 
-    def _popen(self, verb: str, files: _InputFiles, *, stdin: bool) -> subprocess.Popen[bytes]:
+    def _popen(self, verb: str, files: Inputs, run_dir: Path, *, stdin: bool) -> tuple[subprocess.Popen[bytes], bool]:
         env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
         env.update(self.env)
         argv = [*self.command, verb, *files.args]
+        sandboxed = False
+        if self.sandbox is not None:
+            wrapped, env = self.sandbox.wrap(argv, env, run_dir)
+            argv, sandboxed = wrapped, wrapped != argv
         try:
-            return subprocess.Popen(
+            process = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
+                cwd=run_dir,  # relative paths resolve in the connector's own directory
+                pass_fds=files.pass_fds,
                 bufsize=_PIPE_BUFFER,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
@@ -161,6 +184,7 @@ class Launcher:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ConnectorError(f"cannot start connector `{self.command[0]}`: {reason}") from None
+        return process, sandboxed
 
     def _run(self, verb: str, inputs: Mapping[str, Any], expect: MessageType, *, answer_config_errors: bool = False) -> AirbyteMessage:
         with self._start(verb, inputs, stdin=False) as process:
@@ -201,16 +225,18 @@ class ConnectorProcess:
 
     Iterating yields stdout lines as bytes. stderr is drained in a background thread into
     ``on_log``. Use it as a context manager: leaving the block stops the process if it is still
-    running (see ``kill``), waits for it and removes its input files.
+    running (see ``kill``), waits for it and removes its run directory and input files.
     """
 
     def __init__(
         self,
         process: subprocess.Popen[bytes],
-        files: _InputFiles,
+        files: Inputs,
+        run_dir: RunDir,
         *,
         on_log: LogCallback,
         kill_grace: float,
+        sandboxed: bool = False,
     ) -> None:
         assert process.stdout is not None and process.stderr is not None
         self.process = process
@@ -223,6 +249,10 @@ class ConnectorProcess:
         #: the first TRACE error seen by ``handle_line`` (usually the cause; later ones follow from it)
         self.trace_error: AirbyteErrorTraceMessage | None = None
         self._files = files
+        self._run_dir = run_dir
+        #: runs inside bubblewrap (the process is bwrap's)
+        self.sandboxed = sandboxed
+        self._stopping = threading.Lock()
         self._last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self._stderr = threading.Thread(target=self._drain_stderr, args=(process.stderr,), name=f"connector-{self.pid}-stderr", daemon=True)
         self._stderr.start()
@@ -278,7 +308,10 @@ class ConnectorProcess:
     def kill(self, grace: float | None = None) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``grace`` seconds
         (default: the launcher's ``kill_grace``). Safe to call from another thread and more than once."""
-        _stop(self.process, self.kill_grace if grace is None else grace)
+        # One stop at a time: a second SIGTERM (the pump and the cancel both stopping a destination)
+        # would interrupt the clean-up the first one started.
+        with self._stopping:
+            _stop(self.process, self.kill_grace if grace is None else grace, spare_leader=self.sandboxed)
 
     def join_stderr(self, timeout: float | None = 5.0) -> None:
         """Wait until every stderr line has reached ``on_log`` (call after the process exited)."""
@@ -296,6 +329,7 @@ class ConnectorProcess:
                     pass
         self.join_stderr()
         self._files.remove()
+        self._run_dir.remove()
 
     def _time_out(self) -> None:
         if self.process.poll() is None:
@@ -312,27 +346,6 @@ class ConnectorProcess:
                         self.log("ERROR", quote(line))
                     except Exception:
                         pass
-
-
-class _InputFiles:
-    """Config, catalog and state as JSON files readable by us only, in a fresh private directory."""
-
-    def __init__(self, inputs: Mapping[str, Any]) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="airpipe-connector-"))  # mode 0700
-        self.args: list[str] = []
-        try:
-            for name, value in inputs.items():
-                path = self.dir / f"{name}.json"
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with open(fd, "wb") as f:
-                    f.write(encode(value))
-                self.args += [f"--{name}", str(path)]
-        except BaseException:
-            self.remove()
-            raise
-
-    def remove(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # STOPPING
@@ -357,12 +370,19 @@ def _die_with_parent() -> None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+def _stop(process: subprocess.Popen[bytes], grace: float, *, spare_leader: bool = False) -> None:
     # The group is signalled only while the leader is unreaped: until then its pid (the group id)
     # cannot be reused, so we never signal a stranger's processes.
     if process.returncode is not None:
         return
-    _signal_group(process, signal.SIGTERM)
+    if spare_leader:
+        # The leader is bubblewrap: SIGTERM would kill it at once, and the connector with it
+        # (--die-with-parent) before it could clean up. The connector gets it; bwrap follows it out.
+        for pid in _group_members(process.pid):
+            if pid != process.pid:
+                _signal(pid, signal.SIGTERM)
+    else:
+        _signal_group(process, signal.SIGTERM)
     if not _exited(process, grace):
         _signal_group(process, signal.SIGKILL)
     elif _can_peek_exit and process.returncode is None:
@@ -375,6 +395,28 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The processes of a process group, from /proc (Linux, as bubblewrap is)."""
+    members = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as file:
+                    fields = file.read().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 2 and int(fields[2]) == pgid:  # state, ppid, pgrp
+                members.append(int(name))
+    return members
 
 
 _can_peek_exit = hasattr(os, "waitid")

@@ -14,6 +14,7 @@ from huey import Huey
 from huey.consumer import Consumer
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
+from airpipe.connectors.sandbox import Sandbox
 from airpipe.settings import Settings
 
 huey = Huey("airpipe", storage_class=MemoryStorage)
@@ -27,6 +28,10 @@ class RunnerOptions:
     connector_timeout: float = 300.0
     #: where installed third-party connectors are looked for, besides PATH
     connector_dirs: list[Path] = field(default_factory=list)
+    #: where connectors get their run directories (``<data dir>/run``); None: the temporary directory
+    run_root: Path | None = None
+    #: how connectors are confined; None: not at all (tests that build no settings)
+    sandbox: Sandbox | None = None
     max_attempts: int = 3
     retry_backoff: float = 10.0
     lease_seconds: int = 60
@@ -50,6 +55,8 @@ def configure(settings: Settings) -> None:
     runner_options.connector_env = settings.connector_env()
     runner_options.connector_timeout = settings.connector_timeout
     runner_options.connector_dirs = [settings.data_dir / "connectors"]
+    runner_options.run_root = settings.data_dir / "run"
+    runner_options.sandbox = Sandbox(settings.sandbox, settings.local_root, settings.data_dir)
     runner_options.max_attempts = settings.max_attempts
     runner_options.retry_backoff = settings.retry_backoff
     runner_options.lease_seconds = settings.lease_seconds

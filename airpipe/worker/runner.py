@@ -18,9 +18,10 @@ from typing import Any
 
 import msgspec
 
+from airpipe.connectors import rundir
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import Launcher
-from airpipe.connectors.registry import resolve
+from airpipe.connectors.registry import is_builtin, resolve
 from airpipe.models import ACTIVE, FINAL, RESET, SYNC, Attempt, ConnectionState, Job, LogLine, db, now, transaction
 from airpipe.worker import sync
 from airpipe.worker.attempt_log import AttemptLog
@@ -59,6 +60,8 @@ def run_job(job_id: int) -> float | None:
             return None
         job, attempt = claimed
         log = AttemptLog(attempt.id, job.config.get("secrets") or [])
+        if runner_options.sandbox is not None:
+            log.info(runner_options.sandbox.describe())
         with Heartbeat(attempt.id, runner_options.lease_seconds):
             try:
                 output = HANDLERS[job.config_type](job, attempt, log)
@@ -86,8 +89,12 @@ def tick() -> list[tuple[int, float]]:
 
     - an attempt whose lease expired lost its worker: it fails, and is retried if it may be;
     - an attempt due for a while that no worker took lost its queue message: it is re-sent;
-    - finished jobs older than the retention period are deleted with their logs.
+    - finished jobs older than the retention period are deleted with their logs;
+    - run directories of connectors whose worker died (configs included) are removed.
     """
+    if runner_options.run_root is not None:
+        for path in rundir.sweep(runner_options.run_root):
+            logger.info("removed %s, left behind by a worker that died", path)
     due: list[tuple[int, float]] = []
     with db.connection_context():
         timestamp = now()
@@ -230,7 +237,17 @@ def _origin(job: Job, exc: ConnectorError) -> str:
 
 def launcher(image: dict[str, str], log: AttemptLog) -> Launcher:
     command = resolve(image["repository"], image["tag"], search_dirs=runner_options.connector_dirs)
-    return Launcher(command, env=runner_options.connector_env, timeout=runner_options.connector_timeout, on_log=log)
+    sandbox = runner_options.sandbox
+    if sandbox is not None and is_builtin(image["repository"]):
+        sandbox = sandbox.for_builtin()
+    return Launcher(
+        command,
+        env=runner_options.connector_env,
+        timeout=runner_options.connector_timeout,
+        on_log=log,
+        run_root=runner_options.run_root,
+        sandbox=sandbox,
+    )
 
 
 # HANDLERS: one per job config type; each returns the job's output

@@ -41,6 +41,15 @@ def local_root(settings: Settings) -> Path:
 
 
 @pytest.fixture
+def seen_local_root(settings: Settings, local_root: Path) -> Path:
+    """The local root as the built-in connectors name it in their messages: ``/local`` inside the
+    sandbox (where that is the only path they can see), its real path without one."""
+    from airpipe.connectors.sandbox import Sandbox
+
+    return Path("/local") if Sandbox(settings.sandbox, local_root, settings.data_dir).confined else local_root.resolve()
+
+
+@pytest.fixture
 def cached_specs(client: TestClient) -> None:
     """The built-in connectors' specs, stored where ``definitions.specification`` caches what a
     get_spec job read, so that building a source or destination runs no connector process.

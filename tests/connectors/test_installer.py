@@ -157,6 +157,15 @@ def airpipe(settings: Settings) -> Any:
     return run
 
 
+def sandbox_line(settings: Settings) -> str:
+    """The first line of `airpipe connectors list`: which sandbox connectors run in."""
+    from airpipe.connectors.sandbox import Sandbox
+
+    line = Sandbox(settings.sandbox, settings.local_root, settings.data_dir).describe()
+    assert line.startswith(("sandbox: bubblewrap;", "sandbox: off ("))
+    return line
+
+
 def spec_jobs(call: Any, definition_id: str) -> int:
     return call("jobs/list", {"configId": definition_id, "configType": "get_spec"})["totalJobCount"]
 
@@ -212,13 +221,14 @@ def test_connectors_install_registers_a_definition_that_runs_through_the_api(
     assert call("source_definitions/get", body)["dockerImageTag"] == "0.2.0"
 
     assert airpipe("connectors", "list") == (
+        f"{sandbox_line(settings)}\n"
         f"airbyte-source-tiny 0.2.0 in {installed_in}\n  source-tiny: source definition {definition_id} 'Tiny': airbyte/source-tiny:0.2.0\n"
     )
 
 
 def test_connectors_list_says_when_nothing_is_installed(airpipe: Any, settings: Settings) -> None:
     connectors_dir = settings.data_dir / "connectors"
-    expected = f"no connectors installed in {connectors_dir}: add one with `airpipe connectors install PACKAGE`\n"
+    expected = f"{sandbox_line(settings)}\nno connectors installed in {connectors_dir}: add one with `airpipe connectors install PACKAGE`\n"
     assert airpipe("connectors", "list") == expected
 
 

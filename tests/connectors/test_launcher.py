@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airpipe.connectors import registry
+from airpipe.connectors import inputs, registry
 from airpipe.connectors.errors import ConnectorError, ConnectorNotFound, ConnectorTimeout
 from airpipe.connectors.launcher import Launcher
 from airpipe.connectors.stream import peek_type
@@ -178,11 +178,24 @@ def test_kill_stops_a_running_read(program: Program, tmp_path: Path) -> None:
 # INPUTS AND ENVIRONMENT
 
 
-def test_inputs_are_private_files_removed_afterwards(program: Program, logs: Any) -> None:
-    Launcher(program("garbage"), on_log=logs).check({"host": "h"})
+def test_inputs_are_in_memory_files_the_connector_inherits(program: Program, logs: Any, tmp_path: Path) -> None:
+    status = Launcher(program("garbage"), on_log=logs, run_root=tmp_path / "run").check({"host": "h"})
+    assert status.message == "bad host h"  # it read the config
+    [reported] = [m for m in logs.at("INFO") if m.startswith("config=")]
+    path = re.fullmatch(r"config=(\S+) mode=\S+ dir_mode=\S+", reported).group(1)  # type: ignore[union-attr]
+    assert re.fullmatch(r"/dev/fd/\d+", path)
+    assert list((tmp_path / "run").iterdir()) == []  # nothing written to disk, nothing left
+
+
+def test_without_memfd_inputs_are_private_files_removed_afterwards(
+    program: Program, logs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inputs, "IN_MEMORY", False)
+    Launcher(program("garbage"), on_log=logs, run_root=tmp_path / "run").check({"host": "h"})
     [reported] = [m for m in logs.at("INFO") if m.startswith("config=")]
     path, mode, dir_mode = re.fullmatch(r"config=(\S+) mode=(\S+) dir_mode=(\S+)", reported).groups()  # type: ignore[union-attr]
     assert (mode, dir_mode) == ("0o600", "0o700")
+    assert Path(path).parent.parent == tmp_path / "run"
     assert not Path(path).parent.exists()
 
 
@@ -195,7 +208,7 @@ def test_read_passes_state_and_removes_its_files_on_close(program: Program, logs
     with launcher.read({}, catalog, state) as process:
         messages = [m for m in map(process.handle_line, process) if m is not None]
         assert process.wait(10) == 0
-        files = process._files.dir
+        files = process._run_dir.path
         assert files.exists()
     assert not files.exists()
     assert [m.type.value for m in messages] == ["LOG", "LOG", "LOG", "RECORD", "STATE"]

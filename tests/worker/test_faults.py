@@ -107,7 +107,8 @@ def test_source_trace_error_is_the_failure_message(api: Builder, programs: Path)
     assert reason["failureType"] == "transient_error" and reason["failureOrigin"] == "source"
 
 
-@pytest.mark.settings(AIRPIPE_SOURCE_SILENCE_TIMEOUT="1.5")
+# AIRPIPE_SANDBOX=off in three tests: source-scripted reports its pid and writes files where the test reads them
+@pytest.mark.settings(AIRPIPE_SOURCE_SILENCE_TIMEOUT="1.5", AIRPIPE_SANDBOX="off")
 def test_hanging_source_is_stopped_after_the_silence_timeout(api: Builder, programs: Path, tmp_path: Path) -> None:
     runs_file = tmp_path / "runs.jsonl"
     source = api.scripted(records=10, fail_after=4, fail_mode="hang", runs_file=str(runs_file))
@@ -151,7 +152,7 @@ def test_secrets_never_reach_the_failure_summary(api: Builder, programs: Path) -
 # RETRIES (the first attempt runs inline; the next ones are run here, as the queue would)
 
 
-@pytest.mark.settings(AIRPIPE_MAX_ATTEMPTS="3", AIRPIPE_RETRY_BACKOFF="0.01")
+@pytest.mark.settings(AIRPIPE_MAX_ATTEMPTS="3", AIRPIPE_RETRY_BACKOFF="0.01", AIRPIPE_SANDBOX="off")
 def test_a_failed_attempt_is_retried_and_the_job_reads_running_between(
     api: Builder, programs: Path, tmp_path: Path, settings: Settings
 ) -> None:
@@ -197,7 +198,7 @@ def test_a_config_error_is_not_retried(api: Builder, programs: Path) -> None:
     assert queue.huey.scheduled() == []
 
 
-@pytest.mark.settings(AIRPIPE_MAX_ATTEMPTS="3", AIRPIPE_RETRY_BACKOFF="0.01")
+@pytest.mark.settings(AIRPIPE_MAX_ATTEMPTS="3", AIRPIPE_RETRY_BACKOFF="0.01", AIRPIPE_SANDBOX="off")
 def test_the_next_attempt_resumes_from_the_checkpoint(api: Builder, programs: Path, tmp_path: Path, settings: Settings) -> None:
     runs_file = tmp_path / "runs.jsonl"
     source = api.scripted(
