@@ -15,6 +15,9 @@ import msgspec
 from airpipe.errors import FieldError, InvalidInput
 
 _decode_json = msgspec.json.Decoder().decode
+#: deeper JSON is refused (422): no API body needs it, and past ~1,000 levels the decoder raises
+#: RecursionError, which would otherwise be a 500
+MAX_DEPTH = 128
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
 _PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
@@ -28,6 +31,8 @@ def decode_body(body: bytes, request_type: type | None) -> Any:
             raw = _decode_json(body)
         except msgspec.DecodeError as exc:
             raise InvalidInput.field("$", f"Malformed JSON: {exc}") from None
+        except RecursionError:
+            raise _too_deep() from None
     if request_type is None:
         return None
     if not isinstance(raw, dict):
@@ -39,17 +44,24 @@ def decode_body(body: bytes, request_type: type | None) -> Any:
         raise _invalid(str(exc), raw) from None
 
 
-def _refuse_nul(value: Any, path: str) -> None:
-    """NUL cannot be stored in a PostgreSQL text column, so no string field may contain one."""
+def _too_deep() -> InvalidInput:
+    return InvalidInput.field("$", f"JSON is nested deeper than {MAX_DEPTH} levels")
+
+
+def _refuse_nul(value: Any, path: str, depth: int = 0) -> None:
+    """NUL cannot be stored in a PostgreSQL text column, so no string field may contain one.
+    The same walk refuses nesting deeper than MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        raise _too_deep()
     if isinstance(value, str):
         if "\x00" in value:
             raise InvalidInput.field(path, "must not contain NUL (\\u0000) characters", value.replace("\x00", "\\u0000"))
     elif isinstance(value, dict):
         for key, item in value.items():
-            _refuse_nul(item, f"{path}.{key}")
+            _refuse_nul(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_nul(item, f"{path}[{index}]")
+            _refuse_nul(item, f"{path}[{index}]", depth + 1)
 
 
 def _invalid(text: str, raw: Any) -> InvalidInput:

@@ -325,3 +325,18 @@ def test_auth_is_off_without_a_password(client: TestClient) -> None:
     response = client.post("/api/v1/workspaces/list")
     assert response.status_code == 200
     assert "www-authenticate" not in response.headers
+
+
+
+@pytest.mark.parametrize("depth", [200, 5000])
+def test_json_nested_too_deep_is_422_not_500(client: TestClient, depth: int) -> None:
+    # 5,000 levels overflow the decoder's recursion; 200 decode but exceed the limit
+    body = b'{"workspaceId": ' + b"[" * depth + b"]" * depth + b"}"
+    response = client.post("/api/v1/workspaces/get", content=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == "$: JSON is nested deeper than 128 levels"
+
+
+def test_json_nested_too_deep_is_422_for_verbs_without_input(client: TestClient) -> None:
+    response = client.post("/api/v1/workspaces/list", content=b"[" * 5000 + b"]" * 5000)
+    assert response.status_code == 422, response.text
