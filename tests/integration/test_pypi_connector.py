@@ -8,17 +8,12 @@ installed virtualenv is kept between runs (``AIRPIPE_TEST_CONNECTORS_DIR``, by d
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from starlette.testclient import TestClient
 
 from airpipe.settings import Settings
 
@@ -28,41 +23,6 @@ pytestmark = pytest.mark.pypi  # not `postgres` too: `pytest -m postgres` must n
 PACKAGE = "airbyte-source-faker==7.2.1"
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 POSTGRES_DESTINATION_ID = "25c5221d-dce2-4163-ade9-739ef790f503"  # airpipe/destination-postgres, built in
-CONNECTORS_CACHE = Path(os.environ.get("AIRPIPE_TEST_CONNECTORS_DIR") or Path.home() / ".cache" / "airpipe-tests" / "connectors")
-
-
-@pytest.fixture
-def database_url(empty_postgres_url: str) -> str:
-    """One run, with airpipe's own database in PostgreSQL too (the default suite covers SQLite)."""
-    return empty_postgres_url
-
-
-@pytest.fixture
-def call(client: TestClient) -> Any:
-    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
-        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    return post
-
-
-@pytest.fixture
-def airpipe(settings: Settings) -> Any:
-    """``airpipe("connectors", "list")``: the command on the test's data directory and database,
-    whose connectors directory is the cache kept between runs."""
-    CONNECTORS_CACHE.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / "connectors").symlink_to(CONNECTORS_CACHE, target_is_directory=True)
-
-    def run(*args: str) -> str:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
-        env.update(AIRPIPE_DATA_DIR=str(settings.data_dir), AIRPIPE_DATABASE_URL=settings.database_url)
-        result = subprocess.run([sys.executable, "-m", "airpipe.cli", *args], env=env, capture_output=True, text=True, timeout=1200)
-        assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-        return result.stdout
-
-    return run
 
 
 def count_rows(database_url: str, schema: str, table: str, where: str = "") -> int:
@@ -131,5 +91,5 @@ def test_airbytes_faker_from_pypi_syncs_into_postgres(call: Any, airpipe: Any, s
     assert count_rows(settings.database_url, schema, "users", "WHERE email IS NOT NULL AND id IS NOT NULL") == 50
 
     listing = airpipe("connectors", "list")
-    assert f"airbyte-source-faker 7.2.1 in {CONNECTORS_CACHE.resolve() / 'airbyte-source-faker'}\n" in listing
+    assert f"airbyte-source-faker 7.2.1 in {(settings.data_dir / 'connectors').resolve() / 'airbyte-source-faker'}\n" in listing
     assert f"  source-faker: source definition {definition_id} 'Faker': airbyte/source-faker:7.2.1\n" in listing

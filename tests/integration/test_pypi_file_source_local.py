@@ -3,22 +3,18 @@ config would say in Airbyte, unmodified (issue 9, item 11): once inside bubblewr
 mount there) and once without a sandbox (the path is rewritten to the local root).
 
 Downloads packages (pandas among them): run by `make test-connectors`, like test_pypi_connector.py,
-whose fixtures it shares the shape of, and its cache of installed connectors.
+sharing its fixtures (conftest.py) and its cache of installed connectors.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from starlette.testclient import TestClient
 
 from airpipe.connectors.sandbox import probe
 from airpipe.settings import Settings
@@ -28,7 +24,6 @@ pytestmark = pytest.mark.pypi
 PACKAGE = "airbyte-source-file==0.5.39"
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 POSTGRES_DESTINATION_ID = "25c5221d-dce2-4163-ade9-739ef790f503"
-CONNECTORS_CACHE = Path(os.environ.get("AIRPIPE_TEST_CONNECTORS_DIR") or Path.home() / ".cache" / "airpipe-tests" / "connectors")
 
 
 @pytest.fixture(params=["bwrap", "off"])
@@ -36,11 +31,6 @@ def sandbox(request: pytest.FixtureRequest) -> str:
     if request.param == "bwrap" and probe() is not None:
         pytest.fail(f"{probe()}: `make install` installs bubblewrap")
     return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def database_url(empty_postgres_url: str) -> str:
-    return empty_postgres_url
 
 
 @pytest.fixture
@@ -55,32 +45,6 @@ def settings(tmp_path: Path, database_url: str, queue_name: str, sandbox: str) -
             "AIRPIPE_SANDBOX": sandbox,
         }
     )
-
-
-@pytest.fixture
-def call(client: TestClient) -> Any:
-    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
-        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    return post
-
-
-@pytest.fixture
-def airpipe(settings: Settings) -> Any:
-    CONNECTORS_CACHE.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / "connectors").symlink_to(CONNECTORS_CACHE, target_is_directory=True)
-
-    def run(*args: str) -> str:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
-        env.update(AIRPIPE_DATA_DIR=str(settings.data_dir), AIRPIPE_DATABASE_URL=settings.database_url, AIRPIPE_SANDBOX=settings.sandbox)
-        result = subprocess.run([sys.executable, "-m", "airpipe.cli", *args], env=env, capture_output=True, text=True, timeout=1200)
-        assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-        return result.stdout
-
-    return run
 
 
 def test_airbytes_file_source_reads_a_local_csv_into_postgres(call: Any, airpipe: Any, settings: Settings, sandbox: str) -> None:
