@@ -6,19 +6,25 @@
 - ``append_dedup`` appends, then on ``commit`` keeps only the latest record per primary key.
 
 ``sync`` flushes and fsyncs (a STATE is echoed only after it); ``abort`` removes temporary files.
+
+Every file is opened, created, renamed and removed relative to the destination directory's
+descriptor, with ``local_paths.open_local`` (no symbolic links): a link put in the directory, or
+the directory swapped for one, cannot make a write land outside the local root.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError
+from airpipe.destinations.local_paths import link_refused, open_local
 from airpipe.protocol import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, DestinationSyncMode
 
 WRITE_BUFFER = 1 << 20
@@ -28,20 +34,23 @@ class StreamFile:
     """One stream's output file in its sync mode: written through ``file``, then sync (fsync),
     commit at the end, or abort."""
 
-    def __init__(self, target: Path, configured: ConfiguredAirbyteStream) -> None:
-        self.target = target
+    def __init__(self, directory: Directory, name: str, configured: ConfiguredAirbyteStream) -> None:
+        self.directory = directory
+        self.target = name
         self.mode = configured.destination_sync_mode
         self.synced = -1  # the file position at the last fsync
-        self.temp: Path | None = None
+        self.temp: str | None = None
         self.primary_key = configured.primary_key or configured.stream.source_defined_primary_key or []
         self.cursor = configured.cursor_field or configured.stream.default_cursor_field or []
         if self.mode is DestinationSyncMode.append_dedup and not self.primary_key:
             raise ConfigError(f"stream {configured.stream.name} is append_dedup but has no primary key")
         if self.mode is DestinationSyncMode.overwrite:
-            self.temp, self.file = temp_file(target)
+            refuse_link(directory, name)  # the rename would replace a link, but say so now
+            self.temp, self.file = temp_file(directory, name)
         else:
-            drop_partial_line(target)
-            self.file = open(target, "ab", buffering=WRITE_BUFFER)
+            drop_partial_line(directory, name)
+            fd = directory.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            self.file = open(fd, "ab", buffering=WRITE_BUFFER)
 
     def sync(self) -> None:
         """Flush and fsync, if anything was written since the last time."""
@@ -55,34 +64,57 @@ class StreamFile:
         self.sync()
         self.file.close()
         if self.temp is not None:
-            os.replace(self.temp, self.target)
+            os.replace(self.temp, self.target, src_dir_fd=self.directory.fd, dst_dir_fd=self.directory.fd)
             self.temp = None
         elif self.mode is DestinationSyncMode.append_dedup:
-            deduplicate(self.target, self.primary_key, self.cursor)
+            deduplicate(self.directory, self.target, self.primary_key, self.cursor)
 
     def abort(self) -> None:
         self.file.close()
         if self.temp is not None:
-            self.temp.unlink(missing_ok=True)
+            self.directory.unlink(self.temp)
             self.temp = None
 
 
-def open_files(directory: Path, catalog: ConfiguredAirbyteCatalog) -> dict[str, StreamFile]:
+class Directory:
+    """The destination directory, held open by descriptor: files are opened relative to it."""
+
+    def __init__(self, path: Path, local_root: Path) -> None:
+        self.path = path
+        self.fd = open_local(path, os.O_RDONLY | os.O_DIRECTORY, local_root, make_dirs=True)
+
+    def open(self, name: str, flags: int) -> int:
+        return open_local(name, flags, self.fd, root_path=self.path)
+
+    def unlink(self, name: str) -> None:
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except FileNotFoundError:
+            pass
+
+    def fsync(self) -> None:
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def open_files(directory: Directory, catalog: ConfiguredAirbyteCatalog) -> dict[str, StreamFile]:
     files: dict[str, StreamFile] = {}
-    targets: dict[Path, str] = {}
+    targets: dict[str, str] = {}
     try:
         for configured in catalog.streams:
             name = configured.stream.name
-            target = directory / f"{file_name(name)}.jsonl"
+            target = f"{file_name(name)}.jsonl"
             if target in targets:
-                raise ConfigError(f"streams {targets[target]!r} and {name!r} would both write to {target.name}")
+                raise ConfigError(f"streams {targets[target]!r} and {name!r} would both write to {target}")
             targets[target] = name
-            files[name] = StreamFile(target, configured)
+            files[name] = StreamFile(directory, target, configured)
     except BaseException:
         for file in files.values():
             file.abort()
         raise
-    fsync_dir(directory)  # files created above survive a crash
+    directory.fsync()  # files created above survive a crash
     return files
 
 
@@ -92,14 +124,14 @@ def file_name(stream: str) -> str:
     return "_" + name if name.startswith(".") or not name else name
 
 
-def drop_partial_line(path: Path) -> None:
+def drop_partial_line(directory: Directory, name: str) -> None:
     """Cut off a last line without its newline: the part of a write that was killed mid-line.
 
     It was never fsync'ed before a STATE was echoed, so the platform sends it again; left in
     place, the next append would glue a record onto it.
     """
     try:
-        f = open(path, "r+b")
+        f = open(directory.open(name, os.O_RDWR), "r+b")
     except FileNotFoundError:
         return
     with f:
@@ -118,22 +150,26 @@ def drop_partial_line(path: Path) -> None:
             f.truncate(position)
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+def temp_file(directory: Directory, target: str) -> tuple[str, IO[bytes]]:
+    """A new file beside ``target`` (mode 0666 less the umask: the permissions the target gets)."""
+    while True:
+        temp = f".{target}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = directory.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            continue
+        return temp, open(fd, "wb", buffering=WRITE_BUFFER)
 
 
-def temp_file(target: Path) -> tuple[Path, IO[bytes]]:
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o666 & ~_UMASK)  # the final file gets ordinary permissions, not mkstemp's 0600
-    return Path(temp), open(fd, "wb", buffering=WRITE_BUFFER)
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def refuse_link(directory: Directory, name: str) -> None:
+    """ConfigError if ``name`` is a symbolic link. The rename that overwrites it would replace the
+    link, not follow it: this only says so before anything is written."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        status = os.stat(name, dir_fd=directory.fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(status.st_mode):
+        raise link_refused(directory.path / name)
 
 
 # DEDUP
@@ -146,7 +182,7 @@ class _Written(msgspec.Struct):
 _decode_written = msgspec.json.Decoder(_Written).decode
 
 
-def deduplicate(path: Path, primary_key: list[list[str]], cursor: list[str]) -> None:
+def deduplicate(directory: Directory, name: str, primary_key: list[list[str]], cursor: list[str]) -> None:
     """Keep the latest line per primary key: the highest cursor, and of equals the later line.
 
     Two passes over the file keep memory to one entry per key (the key, its cursor and the line's
@@ -154,7 +190,7 @@ def deduplicate(path: Path, primary_key: list[list[str]], cursor: list[str]) -> 
     """
     latest: dict[bytes, tuple[Any, int]] = {}
     lines = 0
-    with open(path, "rb") as f:
+    with open(directory.open(name, os.O_RDONLY), "rb") as f:
         offset = 0
         for line in f:
             data = _decode_written(line).data
@@ -168,9 +204,9 @@ def deduplicate(path: Path, primary_key: list[list[str]], cursor: list[str]) -> 
     if len(latest) == lines:
         return
     keep = {offset for _, offset in latest.values()}
-    temp, out = temp_file(path)
+    temp, out = temp_file(directory, name)
     try:
-        with open(path, "rb") as f, out:
+        with open(directory.open(name, os.O_RDONLY), "rb") as f, out:
             offset = 0
             for line in f:
                 if offset in keep:
@@ -178,9 +214,9 @@ def deduplicate(path: Path, primary_key: list[list[str]], cursor: list[str]) -> 
                 offset += len(line)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temp, path)
+        os.replace(temp, name, src_dir_fd=directory.fd, dst_dir_fd=directory.fd)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        directory.unlink(temp)
         raise
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Iterator, Mapping
 from operator import attrgetter
@@ -39,7 +39,7 @@ import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations.blocks import input_blocks
-from airpipe.destinations.jsonl_files import StreamFile, file_name, fsync_dir, open_files
+from airpipe.destinations.jsonl_files import Directory, StreamFile, file_name, open_files
 from airpipe.destinations.lifeline import check_parent
 from airpipe.destinations.local_paths import local_root, resolve_local_path
 from airpipe.destinations.messages import Message, Record, decode_lines, decode_message
@@ -96,29 +96,37 @@ class LocalJson(Destination):
         except ConfigError as exc:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path, prefix=".airpipe-check-"):
-                pass
+            directory = Directory(path, local_root())
+            try:
+                probe = f".airpipe-check-{secrets.token_hex(4)}"
+                os.close(directory.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+                directory.unlink(probe)
+            finally:
+                directory.close()
+        except ConfigError as exc:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
         except OSError as exc:
             return AirbyteConnectionStatus(status=Status.FAILED, message=f"cannot write to {path}: {exc.strerror or exc}")
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
     def write(self, config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, input: IO[bytes]) -> Iterator[bytes]:
-        directory = destination_dir(config)
-        directory.mkdir(parents=True, exist_ok=True)
-        files = open_files(directory, catalog)
+        directory = Directory(destination_dir(config), local_root())
         try:
+            files = open_files(directory, catalog)
             pump = _Pump(files)
-            yield from pump.run(input)
-            check_parent()  # input also ends when the worker was killed: then commit nothing
-            for file in files.values():
-                file.commit()
-            fsync_dir(directory)  # the renames
-            yield from pump.finish()
-        except BaseException:
-            for file in files.values():
-                file.abort()
-            raise
+            try:
+                yield from pump.run(input)
+                check_parent()  # input also ends when the worker was killed: then commit nothing
+                for file in files.values():
+                    file.commit()
+                directory.fsync()  # the renames
+                yield from pump.finish()
+            except BaseException:
+                for file in files.values():
+                    file.abort()
+                raise
+        finally:
+            directory.close()
 
 
 class _Pump:

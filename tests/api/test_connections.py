@@ -380,7 +380,7 @@ def test_a_sync_that_fails_ends_failed_with_a_failure_summary(
     assert attempt["attempt"]["totalStats"]["recordsCommitted"] == 0
     [failure] = attempt["attempt"]["failureSummary"]["failures"]
     assert failure["failureType"] == "system_error"
-    assert any("File exists" in line for line in attempt["logs"]["logLines"])
+    assert any("Not a directory" in line for line in attempt["logs"]["logLines"])
     assert call("state/get", {"connectionId": connection["connectionId"]})["stateType"] == "not_set"
     wb = call("web_backend/connections/get", {"connectionId": connection["connectionId"]})
     assert ("lastSync" in wb, wb["isSyncing"]) == (False, False)
@@ -395,4 +395,4 @@ def test_a_sync_the_destination_cannot_write_blames_the_destination(
     (local_root / "blocked").write_text("a file where the destination wants a directory")
     [failure] = sync(connection)["attempts"][0]["attempt"]["failureSummary"]["failures"]
     assert failure["failureOrigin"] == "destination"
-    assert failure["externalMessage"] == f"[Errno 17] File exists: '{seen_local_root / 'blocked'}'"
+    assert failure["externalMessage"] == f"[Errno 20] Not a directory: '{seen_local_root / 'blocked'}'"

@@ -4,8 +4,9 @@
 
 ``url`` is either an http(s) URL, streamed with urllib, or a path inside the local root
 (``$AIRPIPE_LOCAL_ROOT``; ``/local/x.csv`` and ``x.csv`` both mean ``<local root>/x.csv``, as for
-the Local JSON destination). Format and gzip compression are told by the name (``.csv``, ``.tsv``,
-``.jsonl``, ``.ndjson``, then ``.gz``) unless set. Files are read as they stream in: memory does
+the Local JSON destination), opened without following symbolic links (``local_paths.open_local``).
+Format and gzip compression are told by the name (``.csv``, ``.tsv``, ``.jsonl``, ``.ndjson``,
+then ``.gz``) unless set. Files are read as they stream in: memory does
 not grow with their size.
 
 Types are inferred from the first ``sample_rows`` rows. A CSV column is integer, number, boolean
@@ -43,7 +44,7 @@ import msgspec
 
 from airpipe.connectors.builtin.file_types import check_width, csv_converter, infer_csv, infer_jsonl, jsonl_decoder
 from airpipe.connectors.entrypoint import ConfigError, Source, main
-from airpipe.destinations.local_paths import local_root, resolve_local_path
+from airpipe.destinations.local_paths import local_root, open_local, resolve_local_path
 from airpipe.protocol import (
     AirbyteCatalog,
     AirbyteConnectionStatus,
@@ -197,7 +198,9 @@ def open_file(location: Location, opts: Options) -> Iterator[IO[bytes]]:
             request = urllib.request.Request(location.url, headers={"User-Agent": "airpipe-source-file"})
             raw: IO[bytes] = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT)
         else:
-            raw = open(location.url, "rb")
+            raw = open(open_local(location.url, os.O_RDONLY, local_root()), "rb")
+    except ConfigError as exc:
+        raise ConfigError(f"url: {exc}") from None
     except urllib.error.HTTPError as exc:
         raise ConfigError(f"url: GET {location.describe()} answered HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
