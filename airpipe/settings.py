@@ -52,6 +52,8 @@ class Settings:
     secret_key: bytes | None
     #: how connectors are confined: auto (bubblewrap where it works), bwrap (required) or off
     sandbox: str = "auto"
+    #: may the File source read http(s) URLs of loopback, private, link-local... addresses?
+    allow_private_urls: bool = False
 
     @property
     def auth_enabled(self) -> bool:
@@ -92,6 +94,7 @@ class Settings:
             job_retention_days=env.get("JOB_RETENTION_DAYS", 30, _positive_int),
             secret_key=env.get("SECRET_KEY", None, _fernet_key),
             sandbox=env.get("SANDBOX", "auto", _sandbox_mode),
+            allow_private_urls=env.get("ALLOW_PRIVATE_URLS", False, _boolean),
         )
 
     def load_secret_key(self) -> bytes:
@@ -121,7 +124,10 @@ class Settings:
 
     def connector_env(self) -> dict[str, str]:
         """What connector processes are told about this deployment (and nothing more)."""
-        return {"AIRPIPE_LOCAL_ROOT": str(self.local_root), "AIRPIPE_DATA_DIR": str(self.data_dir)}
+        env = {"AIRPIPE_LOCAL_ROOT": str(self.local_root), "AIRPIPE_DATA_DIR": str(self.data_dir)}
+        if self.allow_private_urls:
+            env["AIRPIPE_ALLOW_PRIVATE_URLS"] = "1"
+        return env
 
 
 class _Env:
@@ -173,6 +179,15 @@ def _fernet_key(value: str) -> bytes:
 
 
 _NEW_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1 or 0")
 
 
 def _sandbox_mode(value: str) -> str:

@@ -30,6 +30,13 @@ def source(root: Path, logs: Any) -> Launcher:
     return Launcher(registry.resolve("airpipe/source-file"), env={"AIRPIPE_LOCAL_ROOT": str(root)}, on_log=logs, timeout=30)
 
 
+@pytest.fixture
+def private_source(root: Path, logs: Any) -> Launcher:
+    """The source with AIRPIPE_ALLOW_PRIVATE_URLS=1: it may read the test server on 127.0.0.1."""
+    env = {"AIRPIPE_LOCAL_ROOT": str(root), "AIRPIPE_ALLOW_PRIVATE_URLS": "1"}
+    return Launcher(registry.resolve("airpipe/source-file"), env=env, on_log=logs, timeout=30)
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -192,7 +199,8 @@ def test_jsonl_gzip(source: Launcher, root: Path) -> None:
     assert read(source, {"url": "e.ndjson.gz"}).records == [{"a": 1}, {"a": 2}]
 
 
-def test_http_urls_are_streamed(source: Launcher, http_root: tuple[Path, str]) -> None:
+def test_http_urls_are_streamed(private_source: Launcher, http_root: tuple[Path, str]) -> None:
+    source = private_source
     directory, base = http_root
     (directory / "people.csv.gz").write_bytes(gzip.compress(PEOPLE.encode()))
     (directory / "e.jsonl").write_bytes(b'{"a": "x"}\n')
@@ -204,6 +212,26 @@ def test_http_urls_are_streamed(source: Launcher, http_root: tuple[Path, str]) -
     missing = source.check({"url": f"{base}/missing.csv?token=abc"})
     assert missing.status.value == "FAILED"
     assert missing.message == f"url: GET {base}/missing.csv answered HTTP 404 File not found"
+
+
+def test_http_urls_of_loopback_addresses_are_refused_unless_allowed(
+    source: Launcher, private_source: Launcher, http_root: tuple[Path, str]
+) -> None:
+    """Issue 9, item 9: a URL must not reach airpipe's own machine or network (SSRF)."""
+    directory, base = http_root
+    (directory / "e.jsonl").write_bytes(b'{"a": "x"}\n')
+    refused = "a loopback address; set AIRPIPE_ALLOW_PRIVATE_URLS=1 to allow private addresses"
+    status = source.check({"url": f"{base}/e.jsonl"})
+    assert (status.status.value, status.message) == ("FAILED", f"url: 127.0.0.1 resolves to 127.0.0.1, {refused}")
+    status = source.check({"url": base.replace("127.0.0.1", "localhost") + "/e.jsonl"})
+    assert status.status.value == "FAILED"
+    assert status.message.startswith("url: localhost resolves to ") and status.message.endswith(refused)
+    stream = {"name": "e", "json_schema": {"type": "object", "properties": {"a": {"type": "string"}}}}
+    result = read(source, {"url": f"{base}/e.jsonl"}, stream)
+    assert (result.exit_code, result.records) == (1, [])
+    assert result.error.failure_type.value == "config_error"
+    assert result.error.message == f"url: 127.0.0.1 resolves to 127.0.0.1, {refused}"
+    assert private_source.check({"url": f"{base}/e.jsonl"}).status.value == "SUCCEEDED"
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
     python -m airpipe.connectors.builtin.file spec|check|discover|read ...
 
-``url`` is either an http(s) URL, streamed with urllib, or a path inside the local root
+``url`` is either an http(s) URL, streamed from public addresses only unless
+``AIRPIPE_ALLOW_PRIVATE_URLS=1`` (``file_http.py``), or a path inside the local root
 (``$AIRPIPE_LOCAL_ROOT``; ``/local/x.csv`` and ``x.csv`` both mean ``<local root>/x.csv``, as for
 the Local JSON destination), opened without following symbolic links (``local_paths.open_local``).
 Format and gzip compression are told by the name (``.csv``, ``.tsv``, ``.jsonl``, ``.ndjson``,
@@ -32,9 +33,7 @@ import io
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from typing import IO, Any
 
 import msgspec
 
+from airpipe.connectors.builtin import file_http
 from airpipe.connectors.builtin.file_types import check_width, csv_converter, infer_csv, infer_jsonl, jsonl_decoder
 from airpipe.connectors.entrypoint import ConfigError, Source, main
 from airpipe.destinations.local_paths import local_root, open_local, resolve_local_path
@@ -143,10 +143,7 @@ class Location(msgspec.Struct, frozen=True):
 
     def describe(self) -> str:
         """The location for a message: a URL's query and credentials are left out."""
-        if not self.remote:
-            return self.url
-        parts = urllib.parse.urlsplit(self.url)
-        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+        return file_http.describe(self.url) if self.remote else self.url
 
 
 def locate(config: dict[str, Any]) -> Location:
@@ -193,20 +190,15 @@ def options(config: dict[str, Any], location: Location) -> Options:
 @contextmanager
 def open_file(location: Location, opts: Options) -> Iterator[IO[bytes]]:
     """The file's (decompressed) bytes, streamed; ConfigError if it cannot be opened."""
-    try:
-        if location.remote:
-            request = urllib.request.Request(location.url, headers={"User-Agent": "airpipe-source-file"})
-            raw: IO[bytes] = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT)
-        else:
+    if location.remote:
+        raw = file_http.get(location.url, timeout=HTTP_TIMEOUT, headers={"User-Agent": "airpipe-source-file"})
+    else:
+        try:
             raw = open(open_local(location.url, os.O_RDONLY, local_root()), "rb")
-    except ConfigError as exc:
-        raise ConfigError(f"url: {exc}") from None
-    except urllib.error.HTTPError as exc:
-        raise ConfigError(f"url: GET {location.describe()} answered HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise ConfigError(f"url: cannot reach {location.describe()}: {exc.reason}") from None
-    except OSError as exc:
-        raise ConfigError(f"url: cannot open {location.describe()}: {exc.strerror or exc}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"url: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"url: cannot open {location.describe()}: {exc.strerror or exc}") from None
     with raw:
         try:
             yield gzip.GzipFile(fileobj=raw, mode="rb") if opts.gzip else raw
