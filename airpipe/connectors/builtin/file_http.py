@@ -10,6 +10,9 @@ rebinding) gets no second lookup. Each redirect is checked the same way.
 
 ``AIRPIPE_ALLOW_PRIVATE_URLS=1`` (passed on by airpipe's settings) lets every address through,
 for deployments that read files from their own network.
+
+``HTTP_PROXY``/``HTTPS_PROXY`` are not used (urllib, used before, did use them): through a proxy
+the connection would go wherever the proxy resolves the name, not to the checked address.
 """
 
 from __future__ import annotations
