@@ -62,10 +62,10 @@ def open_local(
     ``root`` is the local root (``path`` then is absolute inside it, as ``resolve_local_path``
     returns it) or a directory descriptor this function returned (``path`` then is relative to
     it). Each directory on the way is opened with ``O_NOFOLLOW | O_DIRECTORY`` relative to the one
-    before, and created when missing if ``make_dirs``; the last component is opened with
-    ``flags | O_NOFOLLOW`` (add ``O_DIRECTORY`` to open a directory). A symbolic link anywhere is
-    a ConfigError naming it (under ``root_path``, the path of a ``root`` descriptor); other
-    failures are the OSError of the open.
+    before, and created when missing if ``make_dirs`` (the root too, which is the operator's and
+    not checked); the last component is opened with ``flags | O_NOFOLLOW`` (add ``O_DIRECTORY``
+    to open a directory). A symbolic link anywhere is a ConfigError naming it (under
+    ``root_path``, the path of a ``root`` descriptor); other failures are the OSError of the open.
     """
     if isinstance(root, int):
         parts, shown = Path(path).parts, root_path or Path()
@@ -73,6 +73,8 @@ def open_local(
             raise ValueError(f"{path!r} is not a plain relative path")
         directory = os.dup(root)
     else:
+        if make_dirs:
+            root.mkdir(parents=True, exist_ok=True)  # the root is the operator's: no check on the way to it
         shown = root.resolve()
         parts = Path(path).relative_to(shown).parts
         directory = os.open(shown, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -46,6 +46,12 @@ def test_files_and_missing_directories_are_made_inside_the_root(root: Path) -> N
     assert not (root / "missing").exists()
 
 
+def test_a_missing_root_is_made_too(tmp_path: Path) -> None:
+    root = tmp_path / "new" / "root"
+    write(open_local(root.parent.resolve() / "root" / "x.jsonl", APPEND, root, make_dirs=True), b"1\n")
+    assert (root / "x.jsonl").read_bytes() == b"1\n"
+
+
 def test_a_symlinked_file_is_refused_for_appending_and_for_reading(root: Path, outside: Path) -> None:
     (outside / "users.jsonl").write_bytes(b"theirs\n")
     (root / "out").mkdir()
