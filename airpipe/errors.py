@@ -6,6 +6,7 @@
   * Conflict                   409, a valid request the resource's state forbids
   * Unauthorized               401, missing or wrong credentials
   * JobTimeout                 504, a synchronous job (check, discover, spec) took too long
+  * PayloadTooLarge            413, a request body over AIRPIPE_MAX_BODY_BYTES
 * SettingsError                start-up only: a bad AIRPIPE_* variable
 """
 
@@ -68,6 +69,10 @@ class Unauthorized(AirpipeError):
 
 class JobTimeout(AirpipeError):
     status_code = 504
+
+
+class PayloadTooLarge(AirpipeError):
+    status_code = 413
 
 
 class SettingsError(Exception):

@@ -52,6 +52,8 @@ class Settings:
     secret_key: bytes | None
     #: how connectors are confined: auto (bubblewrap where it works), bwrap (required) or off
     sandbox: str = "auto"
+    #: request bodies over this size are refused (413) before they are read
+    max_body_bytes: int = 10 * 1024 * 1024
     #: may the File source read http(s) URLs of loopback, private, link-local... addresses?
     allow_private_urls: bool = False
 
@@ -95,6 +97,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY", None, _fernet_key),
             sandbox=env.get("SANDBOX", "auto", _sandbox_mode),
             allow_private_urls=env.get("ALLOW_PRIVATE_URLS", False, _boolean),
+            max_body_bytes=env.get("MAX_BODY_BYTES", 10 * 1024 * 1024, _positive_int),
         )
 
     def load_secret_key(self) -> bytes:

@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
         assert settings.basic_auth_password is not None
         middleware.append(Middleware(BasicAuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
     return Starlette(
-        routes=build_routes(openapi),
+        routes=build_routes(openapi, settings.max_body_bytes),
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,

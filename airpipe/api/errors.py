@@ -11,15 +11,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airpipe.api.responses import MsgspecResponse
-from airpipe.errors import AirpipeError, InvalidInput, NotFound, Unauthorized
+from airpipe.errors import AirpipeError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from airpipe.schemas.base import InternalErrorInfo, InvalidInputExceptionInfo, InvalidInputProperty, KnownExceptionInfo
 
 logger = logging.getLogger("airpipe.api")
 
+#: ends the keep-alive connection after this response (uvicorn closes it)
+CLOSE = {"Connection": "close"}
+
 
 def airpipe_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AirpipeError)
-    headers = {"WWW-Authenticate": 'Basic realm="airpipe"'} if isinstance(exc, Unauthorized) else None
+    headers = None
+    if isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": 'Basic realm="airpipe"'}
+    elif isinstance(exc, PayloadTooLarge):
+        headers = CLOSE  # the rest of the body was not read: the connection cannot carry another request
     if isinstance(exc, InvalidInput):
         body: object = InvalidInputExceptionInfo(
             message=exc.message,
@@ -68,7 +75,8 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
         return outage_error(request, exc)
     request_id = uuid.uuid4().hex
     logger.error("request %s to %s failed", request_id, request.url.path, exc_info=exc)
-    return MsgspecResponse(InternalErrorInfo(message="internal error", request_id=request_id), status_code=500)
+    # the request may have failed half-way through its body or its connection: start afresh
+    return MsgspecResponse(InternalErrorInfo(message="internal error", request_id=request_id), status_code=500, headers=CLOSE)
 
 
 EXCEPTION_HANDLERS = {

@@ -163,6 +163,7 @@ def _error(description: str, info: type, components: dict[str, Any], headers: di
 
 def _responses(components: dict[str, Any]) -> dict[str, Any]:
     www_authenticate = {"WWW-Authenticate": {"description": "Basic", "schema": {"type": "string"}}}
+    retry_after = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
     return {
         "Unauthorized": _error("Missing or wrong credentials.", KnownExceptionInfo, components, www_authenticate),
         "NotFound": _error("Object with given id was not found.", KnownExceptionInfo, components),
@@ -170,6 +171,8 @@ def _responses(components: dict[str, Any]) -> dict[str, Any]:
         "InvalidInput": _error("Input failed validation.", InvalidInputExceptionInfo, components),
         "InternalError": _error("Unexpected error; the server log has the details.", InternalErrorInfo, components),
         "JobTimeout": _error("The job did not finish in time; follow it with jobs/get.", KnownExceptionInfo, components),
+        "PayloadTooLarge": _error("The body is over AIRPIPE_MAX_BODY_BYTES; the connection closes.", KnownExceptionInfo, components),
+        "Unavailable": _error("The database or the queue is unreachable; retry later.", KnownExceptionInfo, components, retry_after),
     }
 
 
@@ -193,6 +196,9 @@ def _post(operation: Operation, refs: dict[type, dict[str, Any]], components: di
     else:
         responses = {"200": {"description": "Successful operation", "content": _content(refs[operation.response], components)}}
     errors = [("401", "Unauthorized"), ("404", "NotFound"), ("409", "Conflict"), ("422", "InvalidInput"), ("500", "InternalError")]
+    if operation.request is not None:
+        errors.append(("413", "PayloadTooLarge"))
+    errors.append(("503", "Unavailable"))
     if _waits_for_job(operation):
         errors.append(("504", "JobTimeout"))
     responses.update({status: {"$ref": f"#/components/responses/{name}"} for status, name in errors})
@@ -233,7 +239,7 @@ def build_spec() -> dict[str, Any]:
             "description": (
                 "airpipe serves Airbyte's Configuration API: every operation is an RPC-style "
                 "`POST /api/v1/<resource>/<verb>` with a JSON body, answered with JSON.\n\n"
-                "Errors have one shape: 404, 409 and 504 answer KnownExceptionInfo, 422 answers "
+                "Errors have one shape: 404, 409, 413, 503 and 504 answer KnownExceptionInfo, 422 answers "
                 "InvalidInputExceptionInfo naming each failing property, 500 answers InternalErrorInfo."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from airpipe.api.decoding import decode_body
 from airpipe.api.operations import GETS, OPERATIONS, Operation
 from airpipe.api.responses import MsgspecResponse
+from airpipe.errors import PayloadTooLarge
 from airpipe.models import db
 
 PREFIXES = ("/api", "")
@@ -25,9 +26,30 @@ def _call(service: Callable[..., Any], payload: Any) -> Any:
         return service() if payload is None else service(payload)
 
 
-def post_endpoint(operation: Operation) -> Callable[[Request], Any]:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it is known to be over ``limit`` bytes: from its
+    Content-Length before anything is read, or while a chunked body streams in, so an oversize
+    body never sits in memory whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than {limit} bytes (AIRPIPE_MAX_BODY_BYTES)")
+
+
+def post_endpoint(operation: Operation, max_body_bytes: int) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
-        payload = decode_body(await request.body(), operation.request)
+        payload = decode_body(await read_body(request, max_body_bytes), operation.request)
         result = await run_in_threadpool(_call, operation.service, payload)
         if operation.response is None:
             return Response(status_code=204)
@@ -47,10 +69,10 @@ def _both(path: str) -> list[str]:
     return [prefix + path + slash for prefix in PREFIXES for slash in ("", "/")]
 
 
-def build_routes(openapi: Callable[[Request], Any]) -> list[BaseRoute]:
+def build_routes(openapi: Callable[[Request], Any], max_body_bytes: int) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for operation in OPERATIONS:
-        endpoint = post_endpoint(operation)
+        endpoint = post_endpoint(operation, max_body_bytes)
         routes += [Route(path, endpoint, methods=["POST"], name=operation.name) for path in _both(operation.path)]
     for path, service, _ in GETS:
         routes += [Route(p, get_endpoint(service), methods=["GET"]) for p in _both(path)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from airpipe.schemas.base import Base, CheckConnectionStatus, ConnectorConfig
+from airpipe.schemas.base import Base, CheckConnectionStatus, ConnectorConfig, Name
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 
 # SOURCES
@@ -14,13 +14,13 @@ class SourceCreate(Base):
     workspace_id: uuid.UUID
     source_definition_id: uuid.UUID
     connection_configuration: ConnectorConfig
-    name: str
+    name: Name
 
 
 class SourceUpdate(Base):
     source_id: uuid.UUID
     connection_configuration: ConnectorConfig
-    name: str
+    name: Name
 
 
 class SourceRecreate(Base):
@@ -28,7 +28,7 @@ class SourceRecreate(Base):
     source_id: uuid.UUID
     workspace_id: uuid.UUID
     connection_configuration: ConnectorConfig
-    name: str
+    name: Name
 
 
 class SourceIdRequestBody(Base):
@@ -67,13 +67,13 @@ class DestinationCreate(Base):
     workspace_id: uuid.UUID
     destination_definition_id: uuid.UUID
     connection_configuration: ConnectorConfig
-    name: str
+    name: Name
 
 
 class DestinationUpdate(Base):
     destination_id: uuid.UUID
     connection_configuration: ConnectorConfig
-    name: str
+    name: Name
 
 
 class DestinationRecreate(Base):
@@ -81,7 +81,7 @@ class DestinationRecreate(Base):
     destination_id: uuid.UUID
     workspace_id: uuid.UUID
     connection_configuration: ConnectorConfig
-    name: str
+    name: Name
 
 
 class DestinationIdRequestBody(Base):

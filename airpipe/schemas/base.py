@@ -103,6 +103,12 @@ class ConnectionStateType(enum.Enum):
 #: the API's integers are int64 (job ids, counts, timestamps); a larger number is a 422, not an overflow
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
+#: free text a client names things with (names, prefixes, image names): long enough for any real
+#: name, short enough that no list or log line carries megabytes of it (422 past it)
+Name = Annotated[str, msgspec.Meta(max_length=256)]
+#: a link (documentation, icon)
+Url = Annotated[str, msgspec.Meta(max_length=2048)]
+
 #: a connector's configuration, validated against its spec by the services, not by msgspec
 ConnectorConfig = dict[str, Any]
 

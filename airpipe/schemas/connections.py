@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from airpipe.schemas.actors import DestinationRead, SourceRead
-from airpipe.schemas.base import Base, ConnectionStatus, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
+from airpipe.schemas.base import Base, ConnectionStatus, Name, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 
 
@@ -28,7 +28,7 @@ class ScheduleData(Base):
 
 
 class ConnectionCreate(Base, kw_only=True):
-    name: str | None = None
+    name: Name | None = None
     source_id: uuid.UUID
     destination_id: uuid.UUID
     sync_mode: SyncMode | None = None
@@ -38,25 +38,25 @@ class ConnectionCreate(Base, kw_only=True):
     schedule_type: ScheduleType | None = None
     schedule_data: ScheduleData | None = None
     status: ConnectionStatus
-    prefix: str | None = None
+    prefix: Name | None = None
     namespace_definition: NamespaceDefinitionType | None = None
-    namespace_format: str | None = None
+    namespace_format: Name | None = None
 
 
 class ConnectionUpdate(Base, kw_only=True):
     """Fields left out keep their stored value; ``schedule: null`` removes the schedule."""
 
     connection_id: uuid.UUID
-    name: str | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
     sync_schema: SourceSchema | msgspec.UnsetType = msgspec.UNSET
     sync_catalog: AirbyteCatalog | msgspec.UnsetType = msgspec.UNSET
     schedule: ConnectionSchedule | None | msgspec.UnsetType = msgspec.UNSET
     schedule_type: ScheduleType | msgspec.UnsetType = msgspec.UNSET
     schedule_data: ScheduleData | None | msgspec.UnsetType = msgspec.UNSET
     status: ConnectionStatus
-    prefix: str | msgspec.UnsetType = msgspec.UNSET
+    prefix: Name | msgspec.UnsetType = msgspec.UNSET
     namespace_definition: NamespaceDefinitionType | msgspec.UnsetType = msgspec.UNSET
-    namespace_format: str | None | msgspec.UnsetType = msgspec.UNSET
+    namespace_format: Name | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class ConnectionIdRequestBody(Base):

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from airpipe.schemas.base import Base, ConnectorConfig, DestinationSyncMode
+from airpipe.schemas.base import Base, ConnectorConfig, DestinationSyncMode, Name, Url
 
 # SOURCE DEFINITIONS
 
 
 class SourceDefinitionCreate(Base):
-    name: str
-    docker_repository: str
-    docker_image_tag: str
-    documentation_url: str | None = None
+    name: Name
+    docker_repository: Name
+    docker_image_tag: Name
+    documentation_url: Url | None = None
 
 
 class SourceDefinitionUpdate(Base):
     source_definition_id: uuid.UUID
-    docker_image_tag: str
+    docker_image_tag: Name
 
 
 class SourceDefinitionIdRequestBody(Base):
@@ -47,15 +47,15 @@ class SourceDefinitionSpecificationRead(Base, kw_only=True):
 
 
 class DestinationDefinitionCreate(Base):
-    name: str
-    docker_repository: str
-    docker_image_tag: str
-    documentation_url: str | None = None
+    name: Name
+    docker_repository: Name
+    docker_image_tag: Name
+    documentation_url: Url | None = None
 
 
 class DestinationDefinitionUpdate(Base):
     destination_definition_id: uuid.UUID
-    docker_image_tag: str
+    docker_image_tag: Name
 
 
 class DestinationDefinitionIdRequestBody(Base):

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 
-from airpipe.schemas.base import Base
+from airpipe.schemas.base import Base, Name
 
 
 class WorkspaceCreate(Base):
-    name: str
-    email: str | None = None
+    name: Name
+    email: Name | None = None
     anonymous_data_collection: bool | None = None
     news: bool | None = None
     security_updates: bool | None = None
@@ -23,7 +23,7 @@ class SlugRequestBody(Base):
 
 class WorkspaceUpdate(Base, kw_only=True):
     workspace_id: uuid.UUID
-    email: str | None = None
+    email: Name | None = None
     initial_setup_complete: bool
     onboarding_complete: bool
     anonymous_data_collection: bool

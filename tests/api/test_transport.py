@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -252,11 +253,80 @@ def test_a_nul_character_is_422(client: TestClient) -> None:
         ]
 
 
-def test_long_names_are_stored_whole(call: Any) -> None:
-    workspace = call("workspaces/create", {"name": "n" * 300})
-    assert call("workspaces/get", {"workspaceId": workspace["workspaceId"]})["name"] == "n" * 300
-    definition = call("source_definitions/create", {"name": "d" * 300, "dockerRepository": "example/source-x", "dockerImageTag": "t" * 300})
-    assert definition["dockerImageTag"] == "t" * 300
+def test_names_up_to_the_limit_are_stored_whole(call: Any) -> None:
+    workspace = call("workspaces/create", {"name": "n" * 256})
+    assert call("workspaces/get", {"workspaceId": workspace["workspaceId"]})["name"] == "n" * 256
+    definition = call("source_definitions/create", {"name": "d" * 256, "dockerRepository": "example/source-x", "dockerImageTag": "t" * 256})
+    assert definition["dockerImageTag"] == "t" * 256
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "path"),
+    [
+        ("workspaces/create", {"name": "n" * 257}, "$.name"),
+        ("source_definitions/create", {"name": "d", "dockerRepository": "r" * 257, "dockerImageTag": "1"}, "$.dockerRepository"),
+        (
+            "source_definitions/create",
+            {"name": "d", "dockerRepository": "r", "dockerImageTag": "1", "documentationUrl": "https://x/" + "u" * 2040},
+            "$.documentationUrl",
+        ),
+    ],
+)
+def test_overlong_free_text_is_refused_naming_the_field(client: TestClient, operation: str, body: dict[str, Any], path: str) -> None:
+    response = client.post(f"/api/v1/{operation}", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["validationErrors"]
+    assert error["propertyPath"] == path
+    assert "length <=" in error["message"]
+
+
+def test_overlong_names_of_sources_and_connections_are_refused(call: Any, client: TestClient) -> None:
+    workspace_id = call("workspaces/list", {})["workspaces"][0]["workspaceId"]
+    body = {"workspaceId": workspace_id, "sourceDefinitionId": str(uuid.uuid4()), "connectionConfiguration": {}, "name": "s" * 300}
+    response = client.post("/api/v1/sources/create", json=body)
+    assert response.status_code == 422
+    assert response.json()["validationErrors"][0]["propertyPath"] == "$.name"
+    response = client.post("/api/v1/connections/update", json={"connectionId": str(uuid.uuid4()), "status": "active", "prefix": "p" * 300})
+    assert response.status_code == 422
+    assert response.json()["validationErrors"][0]["propertyPath"] == "$.prefix"
+
+
+def test_an_unexpected_error_is_500_and_closes_the_connection(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airpipe.api import routing
+
+    def broken(service: Any, payload: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(routing, "_call", broken)
+    response = client.post("/api/v1/workspaces/list", json={})
+    assert response.status_code == 500
+    assert response.headers["connection"] == "close"
+    assert response.json()["message"] == "internal error" and "a bug" not in response.text
+
+
+@pytest.fixture
+def small_body_client(tmp_path: Path, database_url: str, queue_name: str, immediate_queue: None) -> Iterator[TestClient]:
+    from airpipe.api.app import create_app
+
+    env = {"AIRPIPE_DATA_DIR": str(tmp_path / "data"), "AIRPIPE_DATABASE_URL": database_url, "AIRPIPE_QUEUE_NAME": queue_name}
+    settings = Settings.from_env({**env, "AIRPIPE_MAX_BODY_BYTES": "100"})
+    with TestClient(create_app(settings, run_consumer=False), raise_server_exceptions=False) as client:
+        yield client
+    if not models.is_sqlite():
+        models.db.obj.close_all()
+
+
+def test_a_body_over_the_limit_is_413_naming_it(small_body_client: TestClient) -> None:
+    assert small_body_client.post("/api/v1/workspaces/list", content=b"{" + b" " * 98 + b"}").status_code == 200
+    response = small_body_client.post("/api/v1/workspaces/list", content=b"{" + b" " * 99 + b"}")
+    assert response.status_code == 413
+    assert response.headers["connection"] == "close"
+    assert response.json() == {"message": "the request body is larger than 100 bytes (AIRPIPE_MAX_BODY_BYTES)"}
+
+
+def test_a_streamed_body_over_the_limit_is_413(small_body_client: TestClient) -> None:
+    response = small_body_client.post("/api/v1/workspaces/list", content=iter([b"{", b" " * 60, b" " * 60, b"}"]))
+    assert response.status_code == 413
 
 
 # AUTHENTICATION
