@@ -68,7 +68,7 @@ def worker() -> int:
     from airpipe import models
     from airpipe.services.schedules import register_tick_hook
     from airpipe.settings import Settings
-    from airpipe.worker import queue, tasks  # noqa: F401  (registers the tasks)
+    from airpipe.worker import queue, tasks  # (importing tasks registers them)
 
     settings = Settings.from_env()
     models.bind(models.open_database(settings.database_url))
@@ -76,7 +76,11 @@ def worker() -> int:
     queue.configure(settings)
     register_tick_hook()  # the tick starts the connections' scheduled syncs
     logging.getLogger("airpipe").info("connectors: %s", _sandbox(settings).describe())
-    queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", max_delay=queue.MAX_POLL_DELAY).run()
+    tasks.start_watch()  # beats (health counts this worker) and takes over dead workers' attempts
+    try:
+        queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", max_delay=queue.MAX_POLL_DELAY).run()
+    finally:
+        tasks.stop_watch()
     return 0
 
 

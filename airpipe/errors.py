@@ -7,6 +7,7 @@
   * Unauthorized               401, missing or wrong credentials
   * JobTimeout                 504, a synchronous job (check, discover, spec) took too long
   * PayloadTooLarge            413, a request body over AIRPIPE_MAX_BODY_BYTES
+  * NoWorker                   503, a job must run now and no worker process is alive
 * SettingsError                start-up only: a bad AIRPIPE_* variable
 """
 
@@ -75,7 +76,29 @@ class PayloadTooLarge(AirpipeError):
     status_code = 413
 
 
+class NoWorker(AirpipeError):
+    status_code = 503
+
+
 class SettingsError(Exception):
     def __init__(self, variable: str, message: str) -> None:
         super().__init__(f"{variable} {message}")
         self.variable = variable
+
+
+def _outage_types() -> tuple[type[BaseException], ...]:
+    """Errors that mean a service airpipe depends on is unreachable, not that airpipe is broken."""
+    import peewee
+
+    types: list[type[BaseException]] = [peewee.OperationalError, peewee.InterfaceError]
+    try:
+        import redis
+
+        types += [redis.ConnectionError, redis.TimeoutError]
+    except ImportError:  # the embedded default needs no Redis client
+        pass
+    return tuple(types)
+
+
+#: the database or the queue is down (the API answers 503; a committed job waits to be re-sent)
+OUTAGES = _outage_types()

@@ -23,7 +23,7 @@ from airpipe.services import schedules
 from airpipe.services.definitions import ensure_builtin_definitions
 from airpipe.services.workspaces import ensure_default_workspace
 from airpipe.settings import Settings
-from airpipe.worker import queue
+from airpipe.worker import queue, tasks
 
 logger = logging.getLogger("airpipe")
 
@@ -38,7 +38,12 @@ def prepare(settings: Settings) -> None:
     models.bind(models.open_database(settings.database_url))
     models.use_key(settings.load_secret_key())
     queue.configure(settings)
-    services.configure(local_root=settings.local_root, job_wait_timeout=settings.job_wait_timeout)
+    services.configure(
+        local_root=settings.local_root,
+        job_wait_timeout=settings.job_wait_timeout,
+        workers_required=not settings.embedded_queue,
+        worker_liveness=settings.lease_seconds,
+    )
     schedules.register_tick_hook()  # this process's embedded consumer ticks: start scheduled syncs
     with models.db.connection_context():
         if models.is_sqlite():
@@ -68,11 +73,14 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         consumer = queue.start_embedded_consumer(settings.worker_threads) if in_process else None
+        watch = tasks.start_watch() if in_process else None
         try:
             yield
         finally:
             if consumer is not None:
                 consumer.stop(graceful=True)
+            if watch is not None:
+                tasks.stop_watch()
 
     middleware = []
     if settings.auth_enabled:

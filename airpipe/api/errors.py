@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-import peewee
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from airpipe.api.responses import MsgspecResponse
-from airpipe.errors import AirpipeError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
+from airpipe.errors import OUTAGES, AirpipeError, InvalidInput, NotFound, NoWorker, PayloadTooLarge, Unauthorized
 from airpipe.schemas.base import InternalErrorInfo, InvalidInputExceptionInfo, InvalidInputProperty, KnownExceptionInfo
 
 logger = logging.getLogger("airpipe.api")
@@ -27,6 +26,8 @@ def airpipe_error(request: Request, exc: Exception) -> Response:
         headers = {"WWW-Authenticate": 'Basic realm="airpipe"'}
     elif isinstance(exc, PayloadTooLarge):
         headers = CLOSE  # the rest of the body was not read: the connection cannot carry another request
+    elif isinstance(exc, NoWorker):
+        headers = {"Retry-After": str(RETRY_AFTER)}
     if isinstance(exc, InvalidInput):
         body: object = InvalidInputExceptionInfo(
             message=exc.message,
@@ -47,19 +48,6 @@ def http_error(request: Request, exc: Exception) -> Response:
 RETRY_AFTER = 5
 
 
-def _outage_types() -> tuple[type[BaseException], ...]:
-    """Errors that mean a service airpipe depends on is unreachable, not that airpipe is broken."""
-    types: list[type[BaseException]] = [peewee.OperationalError, peewee.InterfaceError]
-    try:
-        import redis
-
-        types += [redis.ConnectionError, redis.TimeoutError]
-    except ImportError:  # the embedded default needs no Redis client
-        pass
-    return tuple(types)
-
-
-OUTAGES = _outage_types()
 
 
 def outage_error(request: Request, exc: Exception) -> Response:

@@ -213,6 +213,9 @@ def _get(path: str, response: dict[str, Any], components: dict[str, Any]) -> dic
     if not secured:
         spec["security"] = []
     spec["responses"] = {"200": {"description": "Successful operation", "content": _content(response, components)}}
+    if path == "/v1/health":
+        down = "Something the service depends on is down; `message` says what."
+        spec["responses"]["503"] = {"description": down, "content": _content(response, components)}
     if secured:
         spec["responses"]["401"] = {"$ref": "#/components/responses/Unauthorized"}
     spec["responses"]["500"] = {"$ref": "#/components/responses/InternalError"}

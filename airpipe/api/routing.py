@@ -59,8 +59,11 @@ def post_endpoint(operation: Operation, max_body_bytes: int) -> Callable[[Reques
 
 
 def get_endpoint(service: Callable[[], Any]) -> Callable[[Request], Any]:
+    # GET services (health, debug) open a database connection only if they need one: health
+    # must answer, and say so, when the database is down
     async def endpoint(request: Request) -> Response:
-        return MsgspecResponse(await run_in_threadpool(_call, service, None))
+        result = await run_in_threadpool(service)
+        return MsgspecResponse(result, status_code=getattr(result, "http_status", 200))
 
     return endpoint
 

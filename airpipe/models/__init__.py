@@ -3,7 +3,7 @@
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, db, is_sqlite, now, open_database, transaction
-from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine
+from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ConnectionState",
     "Job",
     "LogLine",
+    "WorkerBeat",
     "Workspace",
     "CURRENT_VERSION",
     "bind",

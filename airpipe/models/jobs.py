@@ -77,3 +77,13 @@ class LogLine(BaseModel):
 
         when = dt.datetime.fromtimestamp(self.timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         return f"{when} {self.level} {self.message}"
+
+
+class WorkerBeat(BaseModel):
+    """A worker process that is alive, or was: it rewrites ``beat_at`` every few seconds, and
+    deletes its row when it stops cleanly. Health counts the fresh rows; the reaper takes over
+    only the attempts of workers whose beat went stale."""
+
+    worker = peewee.CharField(primary_key=True)
+    started_at = peewee.BigIntegerField(default=now)
+    beat_at = peewee.BigIntegerField(default=now, index=True)

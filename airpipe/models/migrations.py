@@ -14,17 +14,21 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
-from airpipe.models.jobs import Attempt, Job, LogLine
+from airpipe.models.jobs import Attempt, Job, LogLine, WorkerBeat
 
-ALL_MODELS = [Workspace, ActorDefinition, Actor, Connection, ConnectionState, Job, Attempt, LogLine]
+ALL_MODELS = [Workspace, ActorDefinition, Actor, Connection, ConnectionState, Job, Attempt, LogLine, WorkerBeat]
 
 
 class SchemaVersion(BaseModel):
     version = peewee.IntegerField()
 
 
+def _add_worker_beats(migrator: SchemaMigrator) -> None:
+    db.create_tables([WorkerBeat])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
-UPGRADES: list[Callable[[SchemaMigrator], None]] = []
+UPGRADES: list[Callable[[SchemaMigrator], None]] = [_add_worker_beats]
 CURRENT_VERSION = 1 + len(UPGRADES)
 
 

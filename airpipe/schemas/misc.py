@@ -11,6 +11,17 @@ from airpipe.schemas.base import Base
 class HealthCheckRead(Base):
     available: bool
     db: bool
+    #: the job queue (Redis, or the embedded queue's file) answers
+    queue: bool | None = None
+    #: worker processes that beat recently
+    workers: int | None = None
+    #: what is down, when something is
+    message: str | None = None
+
+    @property
+    def http_status(self) -> int:
+        """503 when not available, so a load balancer or orchestrator probe needs no JSON."""
+        return 200 if self.available else 503
 
 
 class DebugRead(Base):

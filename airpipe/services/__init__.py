@@ -16,11 +16,17 @@ class Options:
     local_root: Path = Path(".airpipe/local").absolute()
     #: how long check/discover/spec requests wait for their job
     job_wait_timeout: float = 120.0
+    #: must a worker process be running (production: jobs go through Redis to `airpipe worker`)?
+    workers_required: bool = False
+    #: a worker that beat within this many seconds is alive (the lease length)
+    worker_liveness: float = 60.0
 
 
 options = Options()
 
 
-def configure(*, local_root: Path, job_wait_timeout: float) -> None:
+def configure(*, local_root: Path, job_wait_timeout: float, workers_required: bool = False, worker_liveness: float = 60.0) -> None:
     options.local_root = local_root
     options.job_wait_timeout = job_wait_timeout
+    options.workers_required = workers_required
+    options.worker_liveness = worker_liveness

@@ -3,18 +3,22 @@ only delivers). Synchronous jobs (check, discover, spec) are then waited for, bo
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import msgspec
 import peewee
 
-from airpipe.errors import InvalidInput, JobTimeout
-from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, transaction
+from airpipe.errors import OUTAGES, InvalidInput, JobTimeout, NoWorker
+from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, transaction
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.services import catalogs, options
 from airpipe.services.secrets import secret_values
-from airpipe.worker import tasks
+from airpipe.worker import runner, tasks
+from airpipe.worker.watch import live_workers
+
+logger = logging.getLogger("airpipe")
 
 
 def image(definition: ActorDefinition) -> dict[str, str]:
@@ -22,10 +26,28 @@ def image(definition: ActorDefinition) -> dict[str, str]:
 
 
 def run_synchronous_job(config_type: str, scope: str, config: dict[str, Any]) -> Job:
-    """Run a check/discover/spec job on a worker and wait for it to end (``JobTimeout`` if not)."""
+    """Run a check/discover/spec job on a worker and wait for it to end (``JobTimeout`` if not).
+
+    With no live worker it fails at once (``NoWorker``) rather than after the whole wait; a job
+    nobody waits for any more is failed, so that no worker runs it later for nobody.
+    """
+    if options.workers_required and live_workers(options.worker_liveness) == 0:
+        raise NoWorker(f"no worker is running to {_VERBS.get(config_type, 'run the job')}: start `airpipe worker`")
     job = _create_job(config_type, scope, config)
-    tasks.enqueue_job(job.id)
-    return wait_for(job.id, options.job_wait_timeout)
+    try:
+        tasks.enqueue_job(job.id)
+        return wait_for(job.id, options.job_wait_timeout)
+    except BaseException:
+        abandon(job.id)
+        raise
+
+
+_VERBS = {
+    "get_spec": "read the connector's spec",
+    "check_connection_source": "check the source",
+    "check_connection_destination": "check the destination",
+    "discover_schema": "discover the schema",
+}
 
 
 def wait_for(job_id: int, timeout: float) -> Job:
@@ -39,6 +61,15 @@ def wait_for(job_id: int, timeout: float) -> Job:
             raise JobTimeout(f"{job.config_type} job {job.id} did not finish within {timeout:g} s; follow it with jobs/get")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
+
+
+def abandon(job_id: int) -> None:
+    """Fail a synchronous job whose caller gave up, unless a worker has already taken it."""
+    try:
+        with transaction():
+            Job.update(status="failed", updated_at=now()).where(Job.id == job_id, Job.status == "pending").execute()
+    except OUTAGES:  # the database is down: the worker's claim refuses it later (runner._claim)
+        logger.warning("could not mark the abandoned job %s failed", job_id)
 
 
 def failure_message(job: Job) -> str:
@@ -62,7 +93,13 @@ def start_sync(connection: Connection, config_type: str = SYNC) -> Job:
         if active is None:  # it finished between our insert and this read; try once more
             return start_sync(connection, config_type)
         return active
-    tasks.enqueue_job(job.id)
+    try:
+        tasks.enqueue_job(job.id)
+    except OUTAGES as exc:
+        # The job is committed: it is accepted. The workers' reaper sends it again once the
+        # queue is back (it re-sends attempts due for a while that nobody took: this one now).
+        runner.mark_unsent(job.id)
+        logger.warning("job %s is stored but could not be queued (%s); it is sent again when the queue is back", job.id, exc)
     return Job.get_by_id(job.id)  # re-read: an immediate-mode queue has already run it
 
 

@@ -37,6 +37,8 @@ class RunnerOptions:
     lease_seconds: int = 60
     source_silence_timeout: float = 1800.0
     job_retention_days: int = 30
+    #: a check/discover/spec job older than this has no caller waiting for it: it is not run
+    synchronous_job_ttl: float = 120.0
 
 
 runner_options = RunnerOptions()
@@ -62,6 +64,16 @@ def configure(settings: Settings) -> None:
     runner_options.lease_seconds = settings.lease_seconds
     runner_options.source_silence_timeout = settings.source_silence_timeout
     runner_options.job_retention_days = settings.job_retention_days
+    runner_options.synchronous_job_ttl = settings.job_wait_timeout
+
+
+def ping() -> None:
+    """Raises if the queue's storage cannot be reached (Redis down, SQLite file unreadable)."""
+    storage = huey.storage
+    if isinstance(storage, RedisStorage):
+        storage.conn.ping()
+    else:
+        storage.queue_size()
 
 
 #: an idle consumer polls its storage at most this far apart (huey's default, 10 s, is a long

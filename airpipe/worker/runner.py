@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from airpipe.connectors import rundir
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import Launcher
 from airpipe.connectors.registry import is_builtin, resolve
-from airpipe.models import ACTIVE, FINAL, RESET, SYNC, Attempt, ConnectionState, Job, LogLine, db, now, transaction
+from airpipe.models import ACTIVE, FINAL, RESET, SYNC, Attempt, ConnectionState, Job, LogLine, WorkerBeat, db, now, transaction
 from airpipe.worker import sync
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.queue import runner_options
@@ -31,7 +32,8 @@ logger = logging.getLogger("airpipe.worker")
 
 #: an attempt that has been due this long (seconds) without any worker taking it lost its queue message
 LOST_AFTER = 60
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+#: unique per process start: a container restarted with the same host name and pid is a new worker
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 RETRIED = (SYNC, RESET)
 
 
@@ -84,21 +86,35 @@ def run_job(job_id: int) -> float | None:
         return fail_attempt(job, attempt, failure)
 
 
-def tick() -> list[tuple[int, float]]:
-    """The periodic sweep: ``(job_id, delay)`` for every job to enqueue again.
-
-    - an attempt whose lease expired lost its worker: it fails, and is retried if it may be;
-    - an attempt due for a while that no worker took lost its queue message: it is re-sent;
-    - finished jobs older than the retention period are deleted with their logs;
-    - run directories of connectors whose worker died (configs included) are removed.
-    """
+def tick(*, reap: bool = True) -> list[tuple[int, float]]:
+    """The periodic sweep: ``(job_id, delay)`` for every job to enqueue again (``reap_attempts``); besides,
+    finished jobs older than the retention period are deleted with their logs, and run
+    directories of connectors whose worker died (configs included) are removed."""
     if runner_options.run_root is not None:
         for path in rundir.sweep(runner_options.run_root):
             logger.info("removed %s, left behind by a worker that died", path)
+    due = reap_attempts() if reap else []
+    with db.connection_context():
+        _prune(now() - runner_options.job_retention_days * 86400)
+    return due
+
+
+def reap_attempts() -> list[tuple[int, float]]:
+    """``(job_id, delay)`` for every job to enqueue again (run every few seconds by each worker's
+    ``Watch``, and by the minute tick):
+
+    - an attempt whose lease expired and whose worker's beat went stale lost its worker: it
+      fails, and is retried if it may be. A worker that still beats was only cut off from the
+      database for a while (its lease renewal failed): it keeps its attempt and renews it;
+    - an attempt due for a while that no worker took lost its queue message: it is re-sent.
+    """
     due: list[tuple[int, float]] = []
     with db.connection_context():
         timestamp = now()
-        expired = Attempt.select().where(Attempt.status == "running", Attempt.lease_expires_at < timestamp)
+        alive = WorkerBeat.select(WorkerBeat.worker).where(WorkerBeat.beat_at >= timestamp - runner_options.lease_seconds)
+        expired = Attempt.select().where(
+            Attempt.status == "running", Attempt.lease_expires_at < timestamp, Attempt.worker.not_in(alive)
+        )
         for attempt in expired:
             failure = Failure(f"the worker running this attempt ({attempt.worker}) stopped responding", "airpipe")
             delay = fail_attempt(attempt.job, attempt, failure, expected_lease=attempt.lease_expires_at)
@@ -115,8 +131,16 @@ def tick() -> list[tuple[int, float]]:
             )
         )
         due += [(attempt.job_id, 0.0) for attempt in lost]
-        _prune(timestamp - runner_options.job_retention_days * 86400)
     return due
+
+
+def mark_unsent(job_id: int) -> None:
+    """The job's queue message could not be sent (the queue was down): date its waiting attempt
+    back so that the next ``reap_attempts`` finds it lost and sends it again."""
+    with transaction():
+        Attempt.update(scheduled_at=now() - LOST_AFTER - 1).where(
+            Attempt.job == job_id, Attempt.status == "running", Attempt.lease_expires_at.is_null()
+        ).execute()
 
 
 def _claim(job_id: int) -> tuple[Job, Attempt] | None:
@@ -124,6 +148,10 @@ def _claim(job_id: int) -> tuple[Job, Attempt] | None:
     with transaction():
         job = Job.get_or_none(Job.id == job_id)
         if job is None or job.status in FINAL:
+            return None
+        if job.config_type not in RETRIED and job.created_at < timestamp - runner_options.synchronous_job_ttl:
+            # the request that wanted this check/discover/spec gave up long ago (or died)
+            Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "pending").execute()
             return None
         attempt = job.attempts.where(Attempt.status == "running").order_by(Attempt.number.desc()).first()
         if attempt is None or attempt.scheduled_at > timestamp:

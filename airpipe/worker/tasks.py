@@ -8,7 +8,8 @@ from collections.abc import Callable
 from huey import crontab
 
 from airpipe.worker import runner
-from airpipe.worker.queue import huey
+from airpipe.worker.queue import huey, runner_options
+from airpipe.worker.watch import Watch
 
 logger = logging.getLogger("airpipe.worker")
 
@@ -29,16 +30,39 @@ def enqueue_job(job_id: int) -> None:
     run_job(job_id)
 
 
+def _enqueue(job_id: int, delay: float) -> None:
+    if delay:
+        run_job.schedule(args=(job_id,), delay=delay)
+    else:
+        run_job(job_id)
+
+
+#: this process's Watch, when it runs jobs (``start_watch``)
+watch: Watch | None = None
+
+
+def start_watch() -> Watch:
+    """Beat and reap every third of a lease, from a thread of this worker process."""
+    global watch
+    watch = Watch(max(runner_options.lease_seconds / 3, 0.5), _enqueue).start()
+    return watch
+
+
+def stop_watch() -> None:
+    global watch
+    if watch is not None:
+        watch.stop()
+        watch = None
+
+
 @huey.periodic_task(crontab(minute="*"), name="airpipe.tick")
 def tick() -> None:
     """Every minute: take over attempts of dead workers, re-send lost queue messages, prune;
     then run the ``periodic_hooks`` (start the scheduled syncs)."""
     try:
-        for job_id, delay in runner.tick():
-            if delay:
-                run_job.schedule(args=(job_id,), delay=delay)
-            else:
-                run_job(job_id)
+        # right after a database outage the reaping waits for the Watch (see airpipe.worker.watch)
+        for job_id, delay in runner.tick(reap=watch is None or watch.steady):
+            _enqueue(job_id, delay)
     finally:
         for hook in list(periodic_hooks):
             try:

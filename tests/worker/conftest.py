@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synckit import Builder, Call, Deployment, install_programs
+from huey.storage import RedisStorage
+from synckit import Builder, Call, Deployment, install_programs, queue_keys
 
 from airpipe import models
 from airpipe.settings import Settings
+from airpipe.worker import queue
 
 #: no test here may run longer than this (seconds): a hung sync dumps every thread's stack and
 #: ends the run, rather than hanging it
@@ -126,3 +128,28 @@ def bound_database() -> Iterator[Callable[[dict[str, str]], None]]:
     yield bind
     for database in opened:
         getattr(database, "close_all", database.close)()
+
+
+@pytest.fixture
+def production(deployment_factory: Any, empty_postgres_url: str, redis_url: str, queue_name: str, bound_database: Any) -> Iterator[Any]:
+    """``production(workers=2, **env)``: migrate, then `airpipe serve` and `airpipe worker`s on
+    PostgreSQL and Redis. This process's queue and database are bound to the same ones."""
+    made: list[Deployment] = []
+
+    def start(workers: int = 2, **env: str) -> Deployment:
+        env = {"AIRPIPE_DATABASE_URL": empty_postgres_url, "AIRPIPE_REDIS_URL": redis_url, "AIRPIPE_QUEUE_NAME": queue_name, **env}
+        deployment: Deployment = deployment_factory(**env)
+        made.append(deployment)
+        deployment.migrate()
+        for _ in range(workers):
+            deployment.worker()
+        deployment.serve()
+        queue.configure(Settings.from_env(deployment.env))
+        bound_database(deployment.env)
+        return deployment
+
+    yield start
+    for deployment in made:
+        deployment.stop()  # before the keys go: a running worker could write them again
+    if isinstance(queue.huey.storage, RedisStorage):
+        queue.huey.storage.conn.delete(*queue_keys())

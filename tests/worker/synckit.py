@@ -257,6 +257,8 @@ class Deployment:
         return self._start("worker")
 
     def serve(self, timeout: float = 30) -> subprocess.Popen[bytes]:
+        """Start `airpipe serve` and wait until it answers with its database reachable (a
+        production server without a live worker answers 503, and is up all the same)."""
         self.port = free_port()
         self.env["AIRPIPE_PORT"] = str(self.port)
         server = self._start("serve")
@@ -264,15 +266,21 @@ class Deployment:
         while True:
             if server.poll() is not None:
                 raise AssertionError(f"airpipe serve exited with {server.returncode}:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/health", timeout=1) as response:
-                    if json.load(response)["available"]:
-                        return server
-            except OSError:
-                pass
+            if (self.health() or {}).get("db"):
+                return server
             if time.monotonic() > deadline:
-                raise AssertionError(f"airpipe serve did not become healthy:\n{self.output()}")
+                raise AssertionError(f"airpipe serve did not start:\n{self.output()}")
             time.sleep(0.1)
+
+    def health(self) -> dict[str, Any] | None:
+        """What GET /api/v1/health answers (200 or 503), or None while nothing listens."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/health", timeout=2) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            return json.load(exc)
+        except OSError:
+            return None
 
     def call(self, path: str, body: Any = None, *, status: int = 200, timeout: float = 60) -> Any:
         """POST to the running server; assert the status; return the JSON body."""
@@ -309,3 +317,21 @@ class Deployment:
                     os.killpg(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+
+
+def worker_processes(deployment: Deployment) -> list[Any]:
+    return [p for p in deployment.processes if p.args[-1] == "worker"]
+
+
+def queue_keys() -> list[str]:
+    """The Redis keys of this process's queue (huey strips the name to [a-z0-9] in them, so the
+    suite's ``*<queue name>*`` clean-up does not find them)."""
+    from airpipe.worker import queue
+
+    storage = queue.huey.storage
+    return [storage.queue_key, storage.schedule_key, storage.result_key, storage.counter_key]
+
+
+def connector_pids(parent: int) -> list[int]:
+    """The connectors a worker (or an embedded server) runs right now."""
+    return [pid for pid in children_of(parent) if "airpipe.connectors" in command_line(pid) or "airpipe.destinations" in command_line(pid)]

@@ -14,26 +14,27 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from huey.storage import RedisStorage
 from synckit import (
     Builder,
     Deployment,
     alive,
     children_of,
     command_line,
+    connector_pids,
     data,
     failure,
     items_catalog,
     log_lines,
+    queue_keys,
     read_jsonl,
     users_catalog,
     wait_until,
+    worker_processes,
 )
 
 from airpipe import models
@@ -233,11 +234,6 @@ def test_the_next_attempt_resumes_from_the_checkpoint(api: Builder, programs: Pa
 # REAL PROCESSES
 
 
-def connector_pids(parent: int) -> list[int]:
-    """The connectors a worker (or an embedded server) runs right now."""
-    return [pid for pid in children_of(parent) if "airpipe.connectors" in command_line(pid) or "airpipe.destinations" in command_line(pid)]
-
-
 def test_cancel_stops_the_connectors_and_nothing_follows(
     deployment_factory: Any, bound_database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,42 +268,6 @@ def test_cancel_stops_the_connectors_and_nothing_follows(
     monkeypatch.setattr(runner, "LOST_AFTER", 0)
     assert [due for due in runner.tick() if due[0] == job_id] == []
     assert api.job(job_id)["job"]["status"] == "cancelled"
-
-
-def queue_keys() -> list[str]:
-    """The Redis keys of this process's queue (huey strips the name to [a-z0-9] in them, so the
-    suite's ``*<queue name>*`` clean-up does not find them)."""
-    storage = queue.huey.storage
-    return [storage.queue_key, storage.schedule_key, storage.result_key, storage.counter_key]
-
-
-@pytest.fixture
-def production(deployment_factory: Any, empty_postgres_url: str, redis_url: str, queue_name: str, bound_database: Any) -> Iterator[Any]:
-    """``production(workers=2, **env)``: migrate, then `airpipe serve` and `airpipe worker`s on
-    PostgreSQL and Redis. This process's queue and database are bound to the same ones."""
-    made: list[Deployment] = []
-
-    def start(workers: int = 2, **env: str) -> Deployment:
-        env = {"AIRPIPE_DATABASE_URL": empty_postgres_url, "AIRPIPE_REDIS_URL": redis_url, "AIRPIPE_QUEUE_NAME": queue_name, **env}
-        deployment: Deployment = deployment_factory(**env)
-        made.append(deployment)
-        deployment.migrate()
-        for _ in range(workers):
-            deployment.worker()
-        deployment.serve()
-        queue.configure(Settings.from_env(deployment.env))
-        bound_database(deployment.env)
-        return deployment
-
-    yield start
-    for deployment in made:
-        deployment.stop()  # before the keys go: a running worker could write them again
-    if isinstance(queue.huey.storage, RedisStorage):
-        queue.huey.storage.conn.delete(*queue_keys())
-
-
-def worker_processes(deployment: Deployment) -> list[Any]:
-    return [p for p in deployment.processes if p.args[-1] == "worker"]
 
 
 @pytest.mark.postgres
