@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +164,50 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+class PostgresServer:
+    """A PostgreSQL cluster of this test's own (initdb as the postgres user), stopped and started
+    at will; the shared server on 5432 is never touched."""
+
+    BIN = Path("/usr/lib/postgresql")
+
+    def __init__(self) -> None:
+        bins = sorted(self.BIN.glob("*/bin/initdb"))
+        if os.geteuid() != 0 or not bins or shutil.which("runuser") is None:
+            pytest.skip("needs root, runuser and PostgreSQL's server binaries")
+        self.bin = bins[-1].parent
+        self.directory = Path(tempfile.mkdtemp(prefix="airpipe-pg-"))
+        shutil.chown(self.directory, "postgres")
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as_postgres("initdb", "-D", str(self.directory / "data"), "-A", "trust", "-U", "postgres")
+
+    def _as_postgres(self, program: str, *args: str) -> None:
+        command = ["runuser", "-u", "postgres", "--", str(self.bin / program), *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._as_postgres("pg_ctl", "-D", str(self.directory / "data"), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    try:
+        server.stop()
+    except subprocess.CalledProcessError:
+        pass  # stopped by the test
+    server.remove()
+
+
 def health(deployment: Any) -> dict[str, Any]:
     answer = deployment.health()
     assert answer is not None, "the server does not answer"
@@ -242,3 +287,23 @@ def test_a_sync_requested_while_redis_is_down_is_accepted_and_runs_when_it_is_ba
     info = api.wait_job(job["id"], 30)
     assert info["job"]["status"] == "succeeded", info
     assert health(deployment)["available"] is True
+
+
+@pytest.mark.redis
+def test_with_postgresql_stopped_health_and_every_operation_answer_503_and_come_back(own_postgres: PostgresServer, production: Any) -> None:
+    deployment = production(workers=1, AIRPIPE_DATABASE_URL=own_postgres.url, AIRPIPE_LEASE_SECONDS="3")
+    api = Builder(deployment.call)
+    connection = api.connection(api.faker(20), api.local_json(), users_catalog())
+    assert health(deployment)["available"] is True
+
+    own_postgres.stop()
+    answer = health(deployment)
+    assert (answer["available"], answer["db"]) == (False, False)
+    assert answer["message"].startswith("the database is unreachable")
+    response = deployment.call("workspaces/list", {}, status=503)
+    assert response == {"message": "the database is unreachable; retry later"}
+
+    own_postgres.start()
+    wait_until(lambda: health(deployment)["available"], 30, "health to recover")
+    job_id = api.call("connections/sync", {"connectionId": connection["connectionId"]})["job"]["id"]
+    assert api.wait_job(job_id, 30)["job"]["status"] == "succeeded"
