@@ -65,14 +65,13 @@ def serve() -> int:
 
 
 def worker() -> int:
-    from airpipe import models
+    from airpipe.services import bootstrap
     from airpipe.services.schedules import register_tick_hook
     from airpipe.settings import Settings
     from airpipe.worker import queue, tasks  # (importing tasks registers them)
 
     settings = Settings.from_env()
-    models.bind(models.open_database(settings.database_url))
-    models.use_key(settings.load_secret_key())
+    bootstrap.open_database(settings)
     queue.configure(settings)
     register_tick_hook()  # the tick starts the connections' scheduled syncs
     logging.getLogger("airpipe").info("connectors: %s", _sandbox(settings).describe())
@@ -86,34 +85,25 @@ def worker() -> int:
 
 def migrate() -> int:
     from airpipe import models
-    from airpipe.api.app import seed
+    from airpipe.services import bootstrap
     from airpipe.settings import Settings
 
     settings = Settings.from_env()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    models.bind(models.open_database(settings.database_url))
-    models.use_key(settings.load_secret_key())
+    bootstrap.open_database(settings)
     with models.db.connection_context():
         version = models.migrate()
-        seed()
+    bootstrap.seed()
     print(f"database at schema version {version}")
     return 0
 
 
 def connectors(args: argparse.Namespace) -> int:
-    from airpipe import models
-    from airpipe.errors import SettingsError
+    from airpipe.services import bootstrap
     from airpipe.settings import Settings
 
     settings = Settings.from_env()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    models.bind(models.open_database(settings.database_url))
-    # before a long install, not after it
-    with models.db.connection_context():
-        if models.is_sqlite():
-            models.migrate()  # as `airpipe serve` does
-        elif models.current_version() != models.CURRENT_VERSION:
-            raise SettingsError("AIRPIPE_DATABASE_URL", "names a database whose schema is not current: run `airpipe migrate`")
+    bootstrap.open_database(settings)
+    bootstrap.require_current_schema()  # before a long install, not after it
     connectors_dir = settings.data_dir / "connectors"  # where the worker looks (worker/queue.py)
     if args.verb == "install":
         return _install_connector(args.package, connectors_dir)

@@ -7,21 +7,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import peewee
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from airpipe import models, services
+from airpipe import services
 from airpipe.api.auth import BasicAuthMiddleware
 from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
 from airpipe.api.routing import build_routes
-from airpipe.errors import SettingsError
-from airpipe.services import schedules
-from airpipe.services.definitions import ensure_builtin_definitions
-from airpipe.services.workspaces import ensure_default_workspace
+from airpipe.services import bootstrap, schedules
 from airpipe.settings import Settings
 from airpipe.worker import queue, tasks
 
@@ -29,14 +25,8 @@ logger = logging.getLogger("airpipe")
 
 
 def prepare(settings: Settings) -> None:
-    """Bind the database and the queue; create or check the schema; seed the defaults.
-
-    SQLite (the embedded default) is migrated automatically. PostgreSQL is shared by many
-    processes, so its schema is upgraded once, on purpose, by `airpipe migrate`.
-    """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    models.bind(models.open_database(settings.database_url))
-    models.use_key(settings.load_secret_key())
+    """Bind the database and the queue; create or check the schema; seed the defaults."""
+    bootstrap.open_database(settings)
     queue.configure(settings)
     services.configure(
         local_root=settings.local_root,
@@ -45,20 +35,8 @@ def prepare(settings: Settings) -> None:
         worker_liveness=settings.lease_seconds,
     )
     schedules.register_tick_hook()  # this process's embedded consumer ticks: start scheduled syncs
-    with models.db.connection_context():
-        if models.is_sqlite():
-            models.migrate()
-        elif models.current_version() != models.CURRENT_VERSION:
-            raise SettingsError("AIRPIPE_DATABASE_URL", "names a database whose schema is not current: run `airpipe migrate`")
-        seed()
-
-
-def seed() -> None:
-    try:
-        ensure_default_workspace()
-        ensure_builtin_definitions()
-    except peewee.IntegrityError:
-        pass  # another process seeded at the same moment
+    bootstrap.require_current_schema()
+    bootstrap.seed()
 
 
 async def openapi(request: Request) -> Response:

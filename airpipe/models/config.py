@@ -31,7 +31,17 @@ class Workspace(BaseModel):
     created_at = peewee.BigIntegerField(default=now)
 
 
-class ActorDefinition(BaseModel):
+class SourceOrDestination:
+    """Rows of either side (``actor_type`` "source" or "destination"), deleted by a tombstone."""
+
+    @classmethod
+    def live(cls, actor_type: str) -> peewee.ModelSelect:
+        """The rows of one side that are not deleted."""
+        model: type[peewee.Model] = cls  # type: ignore[assignment]
+        return model.select().where(model.actor_type == actor_type, model.tombstone == False)  # noqa: E712
+
+
+class ActorDefinition(SourceOrDestination, BaseModel):
     """A connector image: what sources (actor_type "source") or destinations are made from."""
 
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
@@ -46,12 +56,8 @@ class ActorDefinition(BaseModel):
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
 
-    @classmethod
-    def live(cls, actor_type: str) -> peewee.ModelSelect:
-        return cls.select().where(cls.actor_type == actor_type, cls.tombstone == False)  # noqa: E712
 
-
-class Actor(BaseModel):
+class Actor(SourceOrDestination, BaseModel):
     """A configured source or destination."""
 
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
@@ -64,10 +70,6 @@ class Actor(BaseModel):
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
-
-    @classmethod
-    def live(cls, actor_type: str) -> peewee.ModelSelect:
-        return cls.select().where(cls.actor_type == actor_type, cls.tombstone == False)  # noqa: E712
 
 
 class Connection(BaseModel):

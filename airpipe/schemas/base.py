@@ -7,6 +7,10 @@ from typing import Annotated, Any
 
 import msgspec
 
+# the API's sync modes are the protocol's: one definition, re-exported for the schemas
+from airpipe.protocol import DestinationSyncMode as DestinationSyncMode
+from airpipe.protocol import SyncMode as SyncMode
+
 
 class Base(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
     """Every API Struct.
@@ -47,17 +51,6 @@ class ConnectionStatus(enum.Enum):
     active = "active"
     inactive = "inactive"
     deprecated = "deprecated"
-
-
-class SyncMode(enum.Enum):
-    full_refresh = "full_refresh"
-    incremental = "incremental"
-
-
-class DestinationSyncMode(enum.Enum):
-    append = "append"
-    overwrite = "overwrite"
-    append_dedup = "append_dedup"
 
 
 class DataType(enum.Enum):
