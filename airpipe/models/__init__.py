@@ -2,7 +2,7 @@
 
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, Workspace
 from airpipe.models.crypto import use_key
-from airpipe.models.db import bind, db, is_sqlite, now, open_database, transaction
+from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
 from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
 
@@ -25,6 +25,7 @@ __all__ = [
     "Workspace",
     "CURRENT_VERSION",
     "bind",
+    "by_id",
     "current_version",
     "db",
     "is_sqlite",

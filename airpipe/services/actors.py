@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from airpipe.errors import NotFound
-from airpipe.models import DESTINATION, SOURCE, Actor, Connection, now, transaction
+from airpipe.models import DESTINATION, SOURCE, Actor, Connection, by_id, now, transaction
 from airpipe.schemas.actors import (
     CheckConnectionRead,
     DestinationCoreConfig,
@@ -38,8 +38,8 @@ _CHECK_JOB = {SOURCE: "check_connection_source", DESTINATION: "check_connection_
 
 
 def get_actor(actor_type: str, actor_id: uuid.UUID) -> Actor:
-    actor = Actor.live(actor_type).where(Actor.id == actor_id).first()
-    if actor is None:
+    actor = by_id(Actor, actor_id)
+    if actor is None or actor.actor_type != actor_type or actor.tombstone:
         raise NotFound(actor_type, actor_id)
     return actor
 

@@ -5,7 +5,7 @@ import uuid
 import msgspec
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
-from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, now, transaction
+from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, now, transaction
 from airpipe.schemas.base import ScheduleType
 from airpipe.schemas.connections import (
     ConnectionCreate,
@@ -25,7 +25,7 @@ from airpipe.services.workspaces import get_workspace_model
 
 
 def get_connection_model(connection_id: uuid.UUID) -> Connection:
-    connection = Connection.get_or_none(Connection.id == connection_id)
+    connection = by_id(Connection, connection_id)
     if connection is None:
         raise NotFound("connection", connection_id)
     return connection

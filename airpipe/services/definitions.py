@@ -7,7 +7,7 @@ from typing import Any
 
 from airpipe.connectors.registry import BUILTIN_DEFINITIONS
 from airpipe.errors import NotFound
-from airpipe.models import DESTINATION, SOURCE, ActorDefinition, transaction
+from airpipe.models import DESTINATION, SOURCE, ActorDefinition, by_id, transaction
 from airpipe.schemas.definitions import (
     DestinationDefinitionCreate,
     DestinationDefinitionIdRequestBody,
@@ -73,12 +73,8 @@ def register_connector(
 
 
 def get_definition(actor_type: str, definition_id: uuid.UUID) -> ActorDefinition:
-    definition = ActorDefinition.get_or_none(
-        ActorDefinition.id == definition_id,
-        ActorDefinition.actor_type == actor_type,
-        ActorDefinition.tombstone == False,  # noqa: E712
-    )
-    if definition is None:
+    definition = by_id(ActorDefinition, definition_id)
+    if definition is None or definition.actor_type != actor_type or definition.tombstone:
         raise NotFound(f"{actor_type}_definition", definition_id)
     return definition
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from airpipe.errors import NotFound
-from airpipe.models import Attempt, Job, now, transaction
+from airpipe.models import Attempt, Job, by_id, now, transaction
 from airpipe.schemas.jobs import JobIdRequestBody, JobInfoRead, JobListRequestBody, JobReadList, JobWithAttemptsRead
 from airpipe.services.converters import attempt_read, job_info_read, job_read
 
@@ -9,7 +9,7 @@ DEFAULT_PAGE_SIZE = 200
 
 
 def get_job_model(job_id: int) -> Job:
-    job = Job.get_or_none(Job.id == job_id)
+    job = by_id(Job, job_id)
     if job is None:
         raise NotFound("job", job_id)
     return job

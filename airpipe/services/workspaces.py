@@ -4,7 +4,7 @@ import re
 import uuid
 
 from airpipe.errors import Conflict, NotFound
-from airpipe.models import Workspace, transaction
+from airpipe.models import Workspace, by_id, transaction
 from airpipe.schemas.workspaces import (
     SlugRequestBody,
     WorkspaceCreate,
@@ -26,8 +26,8 @@ def ensure_default_workspace() -> None:
 
 
 def get_workspace_model(workspace_id: uuid.UUID) -> Workspace:
-    workspace = Workspace.get_or_none(Workspace.id == workspace_id, Workspace.tombstone == False)  # noqa: E712
-    if workspace is None:
+    workspace = by_id(Workspace, workspace_id)
+    if workspace is None or workspace.tombstone:
         raise NotFound("workspace", workspace_id)
     return workspace
 
