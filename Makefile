@@ -38,10 +38,14 @@ test-connectors: install ## Install real connectors from PyPI and run them end t
 lint: install ## Check style with ruff
 	$(BIN)/ruff check airpipe tests
 
-bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQL -> PostgreSQL vs psql \copy; sandbox start cost
+bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQL -> PostgreSQL vs psql \copy; sandbox start cost; API vs bare Starlette
 	$(BIN)/python bench/sync_bench.py $(SYNC_BENCH_ARGS)
 	$(BIN)/python bench/pg_bench.py $(PG_BENCH_ARGS)
 	$(BIN)/python bench/sandbox_bench.py $(SANDBOX_BENCH_ARGS)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1; } || \
+	  echo "note: wrk is not installed: the API bench uses its Python client (slower than the server)"
+	$(BIN)/python bench/api_bench.py $(API_BENCH_ARGS)
 
 spec: install ## Regenerate specs/openapi.json from the route table and the Structs
 	$(BIN)/airpipe openapi > specs/openapi.json

@@ -38,7 +38,11 @@ AIRBYTE_OPERATION_IDS = {
 }
 
 #: what a list verb is scoped to, named after its request body
-_LIST_SCOPES = {"WorkspaceIdRequestBody": "ForWorkspace", "ConnectionIdRequestBody": "ForConnection"}
+_LIST_SCOPES = {
+    "WorkspaceIdRequestBody": "ForWorkspace",
+    "WorkspaceListRequestBody": "ForWorkspace",
+    "ConnectionIdRequestBody": "ForConnection",
+}
 
 #: GET endpoints: operationId, tag, summary, whether they need credentials
 _GET_OPERATIONS = {
@@ -190,7 +194,9 @@ def _waits_for_job(operation: Operation) -> bool:
 def _post(operation: Operation, refs: dict[type, dict[str, Any]], components: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"tags": [tag(operation)], "summary": operation.summary, "operationId": operation_id(operation)}
     if operation.request is not None:
-        spec["requestBody"] = {"required": True, "content": _content(refs[operation.request], components)}
+        # a body whose every field is optional may be left out (`workspaces/list` is sent bare)
+        required = any(f.required for f in msgspec.structs.fields(operation.request))
+        spec["requestBody"] = {"required": required, "content": _content(refs[operation.request], components)}
     if operation.response is None:
         responses: dict[str, Any] = {"204": {"description": "The resource was deleted successfully."}}
     else:

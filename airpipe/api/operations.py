@@ -11,6 +11,7 @@ from airpipe.schemas import actors as a
 from airpipe.schemas import connections as c
 from airpipe.schemas import definitions as d
 from airpipe.schemas import jobs as j
+from airpipe.schemas import lists as li
 from airpipe.schemas import misc as m
 from airpipe.schemas import state as st
 from airpipe.schemas import workspaces as w
@@ -43,20 +44,20 @@ OPERATIONS: list[Operation] = [
     # WORKSPACE
     op("workspaces", "create", w.WorkspaceCreate, workspaces.create_workspace, w.WorkspaceRead, "Create a workspace"),
     op("workspaces", "delete", w.WorkspaceIdRequestBody, workspaces.delete_workspace, None, "Delete a workspace"),
-    op("workspaces", "list", None, workspaces.list_workspaces, w.WorkspaceReadList, "List all workspaces"),
+    op("workspaces", "list", li.ListRequestBody, workspaces.list_workspaces, w.WorkspaceReadList, "List all workspaces"),
     op("workspaces", "get", w.WorkspaceIdRequestBody, workspaces.get_workspace, w.WorkspaceRead, "Find workspace by ID"),
     op("workspaces", "get_by_slug", w.SlugRequestBody, workspaces.get_workspace_by_slug, w.WorkspaceRead, "Find workspace by slug"),
     op("workspaces", "update", w.WorkspaceUpdate, workspaces.update_workspace, w.WorkspaceRead, "Update workspace state"),
     # SOURCE DEFINITION
     op("source_definitions", "create", d.SourceDefinitionCreate, definitions.create_source_definition, d.SourceDefinitionRead, "Creates a sourceDefinition"),
     op("source_definitions", "update", d.SourceDefinitionUpdate, definitions.update_source_definition, d.SourceDefinitionRead, "Update a sourceDefinition"),
-    op("source_definitions", "list", None, definitions.list_source_definitions, d.SourceDefinitionReadList, "List all the sourceDefinitions"),
+    op("source_definitions", "list", li.ListRequestBody, definitions.list_source_definitions, d.SourceDefinitionReadList, "List all the sourceDefinitions"),
     op("source_definitions", "get", d.SourceDefinitionIdRequestBody, definitions.get_source_definition, d.SourceDefinitionRead, "Get a sourceDefinition"),
     op("source_definition_specifications", "get", d.SourceDefinitionIdRequestBody, definitions.get_source_definition_specification, d.SourceDefinitionSpecificationRead, "Get specification for a sourceDefinition"),
     # SOURCE
     op("sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
     op("sources", "update", a.SourceUpdate, actors.update_source, a.SourceRead, "Update a source"),
-    op("sources", "list", w.WorkspaceIdRequestBody, actors.list_sources, a.SourceReadList, "List sources for workspace"),
+    op("sources", "list", li.WorkspaceListRequestBody, actors.list_sources, a.SourceReadList, "List sources for workspace"),
     op("sources", "get", a.SourceIdRequestBody, actors.get_source, a.SourceRead, "Get source"),
     op("sources", "delete", a.SourceIdRequestBody, actors.delete_source, None, "Delete a source"),
     op("sources", "check_connection", a.SourceIdRequestBody, actors.check_source, a.CheckConnectionRead, "Check connection to the source"),
@@ -65,13 +66,13 @@ OPERATIONS: list[Operation] = [
     # DESTINATION DEFINITION
     op("destination_definitions", "create", d.DestinationDefinitionCreate, definitions.create_destination_definition, d.DestinationDefinitionRead, "Creates a destinationsDefinition"),
     op("destination_definitions", "update", d.DestinationDefinitionUpdate, definitions.update_destination_definition, d.DestinationDefinitionRead, "Update destinationDefinition"),
-    op("destination_definitions", "list", None, definitions.list_destination_definitions, d.DestinationDefinitionReadList, "List all the destinationDefinitions"),
+    op("destination_definitions", "list", li.ListRequestBody, definitions.list_destination_definitions, d.DestinationDefinitionReadList, "List all the destinationDefinitions"),
     op("destination_definitions", "get", d.DestinationDefinitionIdRequestBody, definitions.get_destination_definition, d.DestinationDefinitionRead, "Get destinationDefinition"),
     op("destination_definition_specifications", "get", d.DestinationDefinitionIdRequestBody, definitions.get_destination_definition_specification, d.DestinationDefinitionSpecificationRead, "Get specification for a destinationDefinition"),
     # DESTINATION
     op("destinations", "create", a.DestinationCreate, actors.create_destination, a.DestinationRead, "Create a destination"),
     op("destinations", "update", a.DestinationUpdate, actors.update_destination, a.DestinationRead, "Update a destination"),
-    op("destinations", "list", w.WorkspaceIdRequestBody, actors.list_destinations, a.DestinationReadList, "List configured destinations for a workspace"),
+    op("destinations", "list", li.WorkspaceListRequestBody, actors.list_destinations, a.DestinationReadList, "List configured destinations for a workspace"),
     op("destinations", "get", a.DestinationIdRequestBody, actors.get_destination, a.DestinationRead, "Get configured destination"),
     op("destinations", "delete", a.DestinationIdRequestBody, actors.delete_destination, None, "Delete the destination"),
     op("destinations", "check_connection", a.DestinationIdRequestBody, actors.check_destination, a.CheckConnectionRead, "Check connection to the destination"),
@@ -79,7 +80,7 @@ OPERATIONS: list[Operation] = [
     # CONNECTION
     op("connections", "create", c.ConnectionCreate, connections.create_connection, c.ConnectionRead, "Create a connection between a source and a destination"),
     op("connections", "update", c.ConnectionUpdate, connections.update_connection, c.ConnectionRead, "Update a connection"),
-    op("connections", "list", w.WorkspaceIdRequestBody, connections.list_connections, c.ConnectionReadList, "Returns all connections for a workspace"),
+    op("connections", "list", li.WorkspaceListRequestBody, connections.list_connections, c.ConnectionReadList, "Returns all connections for a workspace"),
     op("connections", "get", c.ConnectionIdRequestBody, connections.get_connection, c.ConnectionRead, "Get a connection"),
     op("connections", "delete", c.ConnectionIdRequestBody, connections.delete_connection, None, "Delete a connection"),
     op("connections", "sync", c.ConnectionIdRequestBody, connections.sync_connection, j.JobInfoRead, "Trigger a manual sync of the connection"),
@@ -96,7 +97,7 @@ OPERATIONS: list[Operation] = [
     op("jobs", "get", j.JobIdRequestBody, jobs.get_job, j.JobInfoRead, "Get information about a job"),
     op("jobs", "cancel", j.JobIdRequestBody, jobs.cancel_job, j.JobInfoRead, "Cancels a job"),
     # WEB BACKEND
-    op("web_backend/connections", "list", w.WorkspaceIdRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
+    op("web_backend/connections", "list", li.WorkspaceListRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
     op("web_backend/connections", "get", c.ConnectionIdRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),
     op("web_backend/sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
     op("web_backend/sources", "recreate", a.SourceRecreate, actors.recreate_source, a.SourceRead, "Recreate a source"),

@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-import msgspec
-
 from airpipe.schemas.base import AttemptStatus, Base, Int64, JobConfigType, JobStatus
+from airpipe.schemas.lists import Pagination
 
 
 class JobIdRequestBody(Base):
     id: Int64
-
-
-class Pagination(Base):
-    page_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
-    row_offset: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
 
 
 class JobListRequestBody(Base, kw_only=True):

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from airpipe.errors import NotFound
-from airpipe.models import DESTINATION, SOURCE, Actor, Connection, by_id, now, transaction
+from airpipe.models import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, by_id, now, transaction
 from airpipe.schemas.actors import (
     CheckConnectionRead,
     DestinationCoreConfig,
@@ -27,9 +27,10 @@ from airpipe.schemas.actors import (
     SourceUpdate,
 )
 from airpipe.schemas.base import CheckConnectionStatus
-from airpipe.schemas.workspaces import WorkspaceIdRequestBody
+from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import catalogs, definitions, scheduler
 from airpipe.services.converters import destination_read, source_read
+from airpipe.services.paging import paged
 from airpipe.services.secrets import keep_masked, secret_values
 from airpipe.services.validation import validate_config
 from airpipe.services.workspaces import get_workspace_model
@@ -85,10 +86,17 @@ def _delete(actor_type: str, actor_id: uuid.UUID) -> None:
         actor.save()
 
 
-def _list(actor_type: str, workspace_id: uuid.UUID) -> list[tuple[Actor, dict[str, Any]]]:
-    get_workspace_model(workspace_id)
-    actors = Actor.live(actor_type).where(Actor.workspace == workspace_id).order_by(Actor.created_at, Actor.name)
-    return [(actor, definitions.specification(actor.definition)) for actor in actors]
+def _list(actor_type: str, request: WorkspaceListRequestBody) -> list[tuple[Actor, dict[str, Any]]]:
+    get_workspace_model(request.workspace_id)
+    # one query: each actor comes with its definition (and so its cached spec)
+    query = Actor.live(actor_type).select(Actor, ActorDefinition).join(ActorDefinition).where(Actor.workspace == request.workspace_id)
+    order = (Actor.created_at, Actor.name)
+    actors = paged(query, request, name=Actor.name, created_at=Actor.created_at, default_order=order)
+    specs: dict[uuid.UUID, dict[str, Any]] = {}
+    for actor in actors:
+        if actor.definition_id not in specs:
+            specs[actor.definition_id] = definitions.specification(actor.definition)
+    return [(actor, specs[actor.definition_id]) for actor in actors]
 
 
 def _job_config(definition: Any, config: dict[str, Any]) -> dict[str, Any]:
@@ -126,8 +134,8 @@ def get_source(request: SourceIdRequestBody) -> SourceRead:
     return source_read(source, definitions.specification(source.definition))
 
 
-def list_sources(request: WorkspaceIdRequestBody) -> SourceReadList:
-    return SourceReadList(sources=[source_read(*pair) for pair in _list(SOURCE, request.workspace_id)])
+def list_sources(request: WorkspaceListRequestBody) -> SourceReadList:
+    return SourceReadList(sources=[source_read(*pair) for pair in _list(SOURCE, request)])
 
 
 def delete_source(request: SourceIdRequestBody) -> None:
@@ -187,8 +195,8 @@ def get_destination(request: DestinationIdRequestBody) -> DestinationRead:
     return destination_read(destination, definitions.specification(destination.definition))
 
 
-def list_destinations(request: WorkspaceIdRequestBody) -> DestinationReadList:
-    return DestinationReadList(destinations=[destination_read(*pair) for pair in _list(DESTINATION, request.workspace_id)])
+def list_destinations(request: WorkspaceListRequestBody) -> DestinationReadList:
+    return DestinationReadList(destinations=[destination_read(*pair) for pair in _list(DESTINATION, request)])
 
 
 def delete_destination(request: DestinationIdRequestBody) -> None:

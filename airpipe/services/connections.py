@@ -17,10 +17,11 @@ from airpipe.schemas.connections import (
     ScheduleData,
 )
 from airpipe.schemas.jobs import JobInfoRead
-from airpipe.schemas.workspaces import WorkspaceIdRequestBody
+from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import catalogs, scheduler, schedules
 from airpipe.services.actors import discover, get_actor
 from airpipe.services.converters import connection_read, job_info_read
+from airpipe.services.paging import paged
 from airpipe.services.workspaces import get_workspace_model
 
 
@@ -128,14 +129,15 @@ def get_connection(request: ConnectionIdRequestBody) -> ConnectionRead:
     return connection_read(get_connection_model(request.connection_id))
 
 
-def list_connections(request: WorkspaceIdRequestBody) -> ConnectionReadList:
-    return ConnectionReadList(connections=[connection_read(c) for c in workspace_connections(request.workspace_id)])
+def list_connections(request: WorkspaceListRequestBody) -> ConnectionReadList:
+    return ConnectionReadList(connections=[connection_read(c) for c in workspace_connections(request)])
 
 
-def workspace_connections(workspace_id: uuid.UUID) -> list[Connection]:
-    get_workspace_model(workspace_id)
-    query = Connection.visible().join(Actor, on=Connection.source).where(Actor.workspace == workspace_id)
-    return list(query.order_by(Connection.created_at, Connection.name))
+def workspace_connections(request: WorkspaceListRequestBody) -> list[Connection]:
+    get_workspace_model(request.workspace_id)
+    query = Connection.visible().join(Actor, on=Connection.source).where(Actor.workspace == request.workspace_id)
+    order = (Connection.created_at, Connection.name)
+    return list(paged(query, request, name=Connection.name, created_at=Connection.created_at, default_order=order))
 
 
 def delete_connection(request: ConnectionIdRequestBody) -> None:

@@ -22,8 +22,10 @@ from airpipe.schemas.definitions import (
     SourceDefinitionSpecificationRead,
     SourceDefinitionUpdate,
 )
+from airpipe.schemas.lists import ListRequestBody
 from airpipe.services import scheduler
 from airpipe.services.converters import destination_definition_read, source_definition_read
+from airpipe.services.paging import paged
 
 
 def ensure_builtin_definitions() -> None:
@@ -110,8 +112,10 @@ def _update_tag(actor_type: str, definition_id: uuid.UUID, tag: str) -> ActorDef
     return definition
 
 
-def _list(actor_type: str) -> list[ActorDefinition]:
-    return list(ActorDefinition.live(actor_type).order_by(ActorDefinition.name))
+def _list(actor_type: str, request: ListRequestBody | None) -> list[ActorDefinition]:
+    query = ActorDefinition.live(actor_type)
+    order = (ActorDefinition.name,)
+    return list(paged(query, request, name=ActorDefinition.name, created_at=ActorDefinition.created_at, default_order=order))
 
 
 # SOURCE DEFINITIONS
@@ -129,8 +133,8 @@ def get_source_definition(request: SourceDefinitionIdRequestBody) -> SourceDefin
     return source_definition_read(get_definition(SOURCE, request.source_definition_id))
 
 
-def list_source_definitions() -> SourceDefinitionReadList:
-    return SourceDefinitionReadList(source_definitions=[source_definition_read(d) for d in _list(SOURCE)])
+def list_source_definitions(request: ListRequestBody | None = None) -> SourceDefinitionReadList:
+    return SourceDefinitionReadList(source_definitions=[source_definition_read(d) for d in _list(SOURCE, request)])
 
 
 def get_source_definition_specification(request: SourceDefinitionIdRequestBody) -> SourceDefinitionSpecificationRead:
@@ -158,8 +162,8 @@ def get_destination_definition(request: DestinationDefinitionIdRequestBody) -> D
     return destination_definition_read(get_definition(DESTINATION, request.destination_definition_id))
 
 
-def list_destination_definitions() -> DestinationDefinitionReadList:
-    return DestinationDefinitionReadList(destination_definitions=[destination_definition_read(d) for d in _list(DESTINATION)])
+def list_destination_definitions(request: ListRequestBody | None = None) -> DestinationDefinitionReadList:
+    return DestinationDefinitionReadList(destination_definitions=[destination_definition_read(d) for d in _list(DESTINATION, request)])
 
 
 def get_destination_definition_specification(

@@ -5,6 +5,7 @@ import uuid
 
 from airpipe.errors import Conflict, NotFound
 from airpipe.models import Workspace, by_id, transaction
+from airpipe.schemas.lists import ListRequestBody
 from airpipe.schemas.workspaces import (
     SlugRequestBody,
     WorkspaceCreate,
@@ -14,6 +15,7 @@ from airpipe.schemas.workspaces import (
     WorkspaceUpdate,
 )
 from airpipe.services.converters import workspace_read
+from airpipe.services.paging import paged
 
 DEFAULT_WORKSPACE_ID = uuid.UUID("5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6")
 
@@ -46,8 +48,10 @@ def create_workspace(request: WorkspaceCreate) -> WorkspaceRead:
     return workspace_read(workspace)
 
 
-def list_workspaces() -> WorkspaceReadList:
-    query = Workspace.select().where(Workspace.tombstone == False).order_by(Workspace.created_at, Workspace.name)  # noqa: E712
+def list_workspaces(request: ListRequestBody | None = None) -> WorkspaceReadList:
+    query = Workspace.select().where(Workspace.tombstone == False)  # noqa: E712
+    order = (Workspace.created_at, Workspace.name)
+    query = paged(query, request, name=Workspace.name, created_at=Workspace.created_at, default_order=order)
     return WorkspaceReadList(workspaces=[workspace_read(w) for w in query])
 
 

@@ -1,0 +1,151 @@
+"""Issue 10: every list pages, orders and filters by name when asked, answers as before when not,
+and costs the same number of queries for 10 items as for 1,000."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from conftest import DEFAULT_WORKSPACE_ID, Call
+from starlette.testclient import TestClient
+
+from airpipe import models
+
+
+def names(listed: dict[str, Any], key: str) -> list[str]:
+    return [item["name"] for item in listed[key]]
+
+
+@pytest.fixture
+def five(call: Call, create_source: Call, create_destination: Call, create_connection: Call) -> list[str]:
+    """Five connections, created in this order, named so that name order differs from it."""
+    source, destination = create_source(), create_destination()
+    made = ["delta", "Alpha", "echo 100%", "charlie", "bravo_x"]
+    ids = [create_connection(source, destination, name=name)["connectionId"] for name in made]
+    with models.db.connection_context():  # a second apart: created_at counts seconds
+        for age, connection_id in enumerate(reversed(ids)):
+            models.Connection.update(created_at=models.now() - age).where(models.Connection.id == connection_id).execute()
+    return made
+
+
+def test_a_list_without_paging_answers_everything_in_creation_order(call: Call, five: list[str]) -> None:
+    assert names(call("connections/list", {"workspaceId": DEFAULT_WORKSPACE_ID}), "connections") == five
+
+
+def test_pages_cover_the_list_without_overlap(call: Call, five: list[str]) -> None:
+    pages = [
+        names(
+            call("connections/list", {"workspaceId": DEFAULT_WORKSPACE_ID, "pagination": {"pageSize": 2, "rowOffset": offset}}),
+            "connections",
+        )
+        for offset in (0, 2, 4, 6)
+    ]
+    assert pages == [five[:2], five[2:4], five[4:], []]
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ({"orderBy": "name"}, ["Alpha", "bravo_x", "charlie", "delta", "echo 100%"]),
+        ({"orderBy": "name", "orderDirection": "desc"}, ["echo 100%", "delta", "charlie", "bravo_x", "Alpha"]),
+        ({"orderBy": "createdAt", "orderDirection": "desc"}, None),  # None: the creation order reversed
+    ],
+)
+def test_lists_order_by_name_or_creation(call: Call, five: list[str], order: dict[str, str], expected: list[str] | None) -> None:
+    listed = names(call("connections/list", {"workspaceId": DEFAULT_WORKSPACE_ID, **order}), "connections")
+    if expected is None:
+        expected = five[::-1]
+    assert listed == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ALPHA", ["Alpha"]),
+        ("a", ["delta", "Alpha", "charlie", "bravo_x"]),
+        ("100%", ["echo 100%"]),
+        ("_", ["bravo_x"]),
+        ("%", ["echo 100%"]),
+    ],
+)
+def test_name_contains_ignores_case_and_takes_wildcards_literally(call: Call, five: list[str], text: str, expected: list[str]) -> None:
+    listed = call("connections/list", {"workspaceId": DEFAULT_WORKSPACE_ID, "nameContains": text})
+    assert names(listed, "connections") == expected
+
+
+def test_web_backend_sources_destinations_workspaces_and_definitions_page_too(call: Call, five: list[str]) -> None:
+    page = {"pagination": {"pageSize": 1, "rowOffset": 1}}
+    workspace = {"workspaceId": DEFAULT_WORKSPACE_ID}
+    assert names(call("web_backend/connections/list", {**workspace, **page}), "connections") == five[1:2]
+    assert names(call("sources/list", {**workspace, "nameContains": "nothing"}), "sources") == []
+    assert len(call("destinations/list", {**workspace, **page})["destinations"]) == 0  # one destination: page 2 is empty
+    assert len(call("workspaces/list", {"pagination": {"pageSize": 1}})["workspaces"]) == 1
+    every = names(call("source_definitions/list"), "sourceDefinitions")
+    assert names(call("source_definitions/list", {"pagination": {"pageSize": 1, "rowOffset": 1}}), "sourceDefinitions") == every[1:2]
+    assert names(call("destination_definitions/list", {"nameContains": "json"}), "destinationDefinitions") == ["Local JSON"]
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"pagination": {"pageSize": 0}}, "$.pagination.pageSize"),
+        ({"pagination": {"rowOffset": -1}}, "$.pagination.rowOffset"),
+        ({"orderBy": "color"}, "$.orderBy"),
+        ({"orderDirection": "up"}, "$.orderDirection"),
+        ({"nameContains": "x" * 300}, "$.nameContains"),
+    ],
+)
+def test_bad_paging_is_a_422_naming_the_field(client: TestClient, body: dict[str, Any], path: str) -> None:
+    response = client.post("/api/v1/connections/list", json={"workspaceId": DEFAULT_WORKSPACE_ID, **body})
+    assert response.status_code == 422
+    assert response.json()["validationErrors"][0]["propertyPath"] == path
+
+
+# QUERIES PER REQUEST
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """The SQL statements run meanwhile."""
+    database = models.db.obj
+    statements: list[str] = []
+    original = database.execute_sql
+
+    def execute_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return original(sql, *args, **kwargs)
+
+    database.execute_sql = execute_sql
+    try:
+        yield statements
+    finally:
+        del database.execute_sql
+
+
+def grow(connection: dict[str, Any], total: int) -> None:
+    """Copies of ``connection``'s row until the workspace has ``total`` (faster than the API)."""
+    with models.db.connection_context():
+        row = models.Connection.get_by_id(connection["connectionId"])
+        have = models.Connection.select().count()
+        fields = {f.name: getattr(row, f.name) for f in models.Connection._meta.sorted_fields if f.name != "id"}
+        copies = [{**fields, "id": uuid.uuid4(), "name": f"copy {i}"} for i in range(total - have)]
+        with models.transaction():
+            for start in range(0, len(copies), 200):
+                models.Connection.insert_many(copies[start : start + 200]).execute()
+
+
+@pytest.mark.parametrize("path", ["connections/list", "web_backend/connections/list"])
+def test_a_list_costs_as_many_queries_for_1000_items_as_for_10(client: TestClient, connection: dict[str, Any], path: str) -> None:
+    body = {"workspaceId": DEFAULT_WORKSPACE_ID}
+    counts = []
+    for total in (10, 1000):
+        grow(connection, total)
+        with counted() as statements:
+            response = client.post(f"/api/v1/{path}", json=body)
+        assert response.status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 6, counts
