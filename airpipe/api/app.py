@@ -16,7 +16,7 @@ from airpipe import services
 from airpipe.api.auth import BasicAuthMiddleware
 from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
-from airpipe.api.routing import build_routes
+from airpipe.api.routing import TableRouter, build_routes
 from airpipe.services import bootstrap, schedules
 from airpipe.settings import Settings
 from airpipe.worker import queue, tasks
@@ -64,9 +64,6 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
     if settings.auth_enabled:
         assert settings.basic_auth_password is not None
         middleware.append(Middleware(BasicAuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
-    return Starlette(
-        routes=build_routes(openapi, settings.max_body_bytes),
-        middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        lifespan=lifespan,
-    )
+    app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    app.router = TableRouter(build_routes(openapi, settings.max_body_bytes), lifespan=lifespan)
+    return app
