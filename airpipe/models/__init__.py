@@ -1,6 +1,6 @@
 """Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
 
-from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, Workspace
+from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
 from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat
@@ -19,6 +19,7 @@ __all__ = [
     "Attempt",
     "Connection",
     "ConnectionState",
+    "DiscoveredCatalog",
     "Job",
     "LogLine",
     "WorkerBeat",

@@ -99,6 +99,17 @@ class Connection(BaseModel):
         return cls.select().where(cls.status != "deprecated")
 
 
+class DiscoveredCatalog(BaseModel):
+    """A source's last discovered catalog (Airbyte's actor catalog), so that creating a connection
+    without a syncCatalog does not start a connector each time. It is forgotten when the source's
+    config changes, and not used once its definition's tag differs or it is old."""
+
+    source = peewee.ForeignKeyField(Actor, primary_key=True, on_delete="CASCADE")
+    catalog = JSONField()
+    docker_image_tag = peewee.TextField()
+    discovered_at = peewee.BigIntegerField(default=now)
+
+
 class ConnectionState(BaseModel):
     """The checkpoint a connection resumes from: the last state the destination echoed."""
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 import peewee
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, Workspace
+from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, LogLine, WorkerBeat
 
-ALL_MODELS = [Workspace, ActorDefinition, Actor, Connection, ConnectionState, Job, Attempt, LogLine, WorkerBeat]
+ALL_MODELS = [Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState, Job, Attempt, LogLine, WorkerBeat]
 
 
 class SchemaVersion(BaseModel):
@@ -27,8 +27,12 @@ def _add_worker_beats(migrator: SchemaMigrator) -> None:
     db.create_tables([WorkerBeat])
 
 
+def _add_discovered_catalogs(migrator: SchemaMigrator) -> None:
+    db.create_tables([DiscoveredCatalog])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
-UPGRADES: list[Callable[[SchemaMigrator], None]] = [_add_worker_beats]
+UPGRADES: list[Callable[[SchemaMigrator], None]] = [_add_worker_beats, _add_discovered_catalogs]
 CURRENT_VERSION = 1 + len(UPGRADES)
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
 from airpipe.errors import NotFound
-from airpipe.models import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, by_id, now, transaction
+from airpipe.models import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, DiscoveredCatalog, by_id, now, transaction
 from airpipe.schemas.actors import (
     CheckConnectionRead,
     DestinationCoreConfig,
@@ -27,6 +29,7 @@ from airpipe.schemas.actors import (
     SourceUpdate,
 )
 from airpipe.schemas.base import CheckConnectionStatus
+from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import catalogs, definitions, scheduler
 from airpipe.services.converters import destination_read, source_read
@@ -73,6 +76,8 @@ def _update(actor_type: str, actor_id: uuid.UUID, config: dict[str, Any], name: 
         actor.name = name
         actor.updated_at = now()
         actor.save()
+        # another config may reach other streams: the next connection discovers afresh
+        DiscoveredCatalog.delete().where(DiscoveredCatalog.source == actor.id).execute()
     return actor, spec
 
 
@@ -116,6 +121,29 @@ def discover(definition: Any, config: dict[str, Any], scope: uuid.UUID) -> Sourc
     job = scheduler.run_synchronous_job("discover_schema", str(scope), _job_config(definition, config))
     catalog = catalogs.from_discovered(scheduler.require_success(job, "Discovering the schema"))
     return SourceDiscoverSchemaRead(schema=catalogs.to_source_schema(catalog), catalog=catalog)
+
+
+#: a discovered catalog younger than this stands in for a new discover (connections/create)
+CATALOG_MAX_AGE = 3600
+
+
+def source_catalog(source: Actor) -> AirbyteCatalog:
+    """The source's catalog: the one discovered last if it is recent and its definition's tag
+    has not changed since, else a new discover (stored for the next time)."""
+    stored = DiscoveredCatalog.get_or_none(DiscoveredCatalog.source == source.id)
+    current = stored is not None and stored.docker_image_tag == source.definition.docker_image_tag
+    if current and stored.discovered_at > now() - CATALOG_MAX_AGE:
+        return msgspec.convert(stored.catalog, AirbyteCatalog)
+    return _discover_and_store(source).catalog
+
+
+def _discover_and_store(source: Actor) -> SourceDiscoverSchemaRead:
+    discovered = discover(source.definition, source.configuration, source.id)
+    tag = source.definition.docker_image_tag
+    row = {"catalog": msgspec.to_builtins(discovered.catalog), "docker_image_tag": tag, "discovered_at": now()}
+    with transaction():
+        DiscoveredCatalog.insert(source=source.id, **row).on_conflict(conflict_target=[DiscoveredCatalog.source], update=row).execute()
+    return discovered
 
 
 # SOURCES
@@ -167,8 +195,7 @@ def check_source_config(request: SourceCoreConfig) -> CheckConnectionRead:
 
 
 def discover_source_schema(request: SourceIdRequestBody) -> SourceDiscoverSchemaRead:
-    source = get_actor(SOURCE, request.source_id)
-    return discover(source.definition, source.configuration, source.id)
+    return _discover_and_store(get_actor(SOURCE, request.source_id))
 
 
 def discover_source_config_schema(request: SourceCoreConfig) -> SourceDiscoverSchemaRead:

@@ -19,7 +19,7 @@ from airpipe.schemas.connections import (
 from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import catalogs, scheduler, schedules
-from airpipe.services.actors import discover, get_actor
+from airpipe.services.actors import get_actor, source_catalog
 from airpipe.services.converters import connection_read, job_info_read
 from airpipe.services.paging import paged
 from airpipe.services.workspaces import get_workspace_model
@@ -52,7 +52,7 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
     elif request.sync_schema is not None:
         catalog = catalogs.from_source_schema(request.sync_schema, request.sync_mode)
     else:
-        catalog = discover(source.definition, source.configuration, source.id).catalog
+        catalog = source_catalog(source)
     connection = Connection(
         name=request.name or f"{source.name} <> {destination.name}",
         source=source,
