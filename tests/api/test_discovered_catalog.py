@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import FAKER_ID, Call
-
 from airpipe import models
+from airpipe.connectors.registry import FAKER
+
+Call = Any
 
 
 def discovers(source: dict[str, Any]) -> int:
@@ -47,7 +48,7 @@ def test_a_changed_config_or_connector_version_discovers_anew(call: Call, create
     create(call, source, destination)
     assert discovers(source) == 2
     with models.db.connection_context():  # a new connector version (the spec stays cached with it)
-        models.ActorDefinition.update(docker_image_tag="9.9.9", spec_tag="9.9.9").where(models.ActorDefinition.id == FAKER_ID).execute()
+        models.ActorDefinition.update(docker_image_tag="9.9.9", spec_tag="9.9.9").where(models.ActorDefinition.id == FAKER.id).execute()
     create(call, source, destination)
     assert discovers(source) == 3
 

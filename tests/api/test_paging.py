@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import DEFAULT_WORKSPACE_ID, Call
 from starlette.testclient import TestClient
 
 from airpipe import models
+from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID as DEFAULT_WORKSPACE
+
+DEFAULT_WORKSPACE_ID = str(DEFAULT_WORKSPACE)
+Call = Any
 
 
 def names(listed: dict[str, Any], key: str) -> list[str]:
