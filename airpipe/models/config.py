@@ -98,6 +98,11 @@ class Connection(BaseModel):
         """Lists skip deprecated (deleted) connections."""
         return cls.select().where(cls.status != "deprecated")
 
+    class Meta:
+        # lists walk connections in this order and stop after a page, instead of sorting every
+        # row of the workspace (each with its catalog) to keep the first hundred
+        indexes = ((("created_at", "name"), False),)
+
 
 class DiscoveredCatalog(BaseModel):
     """A source's last discovered catalog (Airbyte's actor catalog), so that creating a connection

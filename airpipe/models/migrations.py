@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import peewee
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import migrate as migrate_
 
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
@@ -31,8 +32,12 @@ def _add_discovered_catalogs(migrator: SchemaMigrator) -> None:
     db.create_tables([DiscoveredCatalog])
 
 
+def _index_connections_in_list_order(migrator: SchemaMigrator) -> None:
+    migrate_(migrator.add_index("connection", ("created_at", "name"), False))
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
-UPGRADES: list[Callable[[SchemaMigrator], None]] = [_add_worker_beats, _add_discovered_catalogs]
+UPGRADES: list[Callable[[SchemaMigrator], None]] = [_add_worker_beats, _add_discovered_catalogs, _index_connections_in_list_order]
 CURRENT_VERSION = 1 + len(UPGRADES)
 
 

@@ -1,0 +1,61 @@
+"""A database made by the first release is brought to today's schema by `airpipe migrate`
+(models.migrate): each step of UPGRADES runs once, in order, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import peewee
+import pytest
+
+from airpipe import models
+from airpipe.models.migrations import SchemaVersion
+
+#: what the first release (schema version 1) did not have
+LATER_TABLES = ["worker_beat", "discovered_catalog"]
+LATER_INDEX = "connection_created_at_name"
+POSTGRES_URL = os.environ.get("AIRPIPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[peewee.Database]:
+    if request.param == "sqlite":
+        database = models.open_database(f"sqlite:///{tmp_path / 'old.db'}")
+        yield database
+        return
+    import psycopg2
+
+    name = f"airpipe_migrate_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(POSTGRES_URL)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    database = models.open_database(f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}")
+    try:
+        yield database
+    finally:
+        database.close_all()
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_a_first_release_database_is_upgraded_step_by_step(empty_database: peewee.Database) -> None:
+    models.bind(empty_database)
+    with empty_database.connection_context():
+        models.migrate()  # today's schema, then made to look like the first release's
+        for table in LATER_TABLES:
+            empty_database.execute_sql(f'DROP TABLE "{table}"')
+        empty_database.execute_sql(f'DROP INDEX "{LATER_INDEX}"')
+        SchemaVersion.update(version=1).execute()
+        assert models.current_version() == 1
+
+        assert models.migrate() == models.CURRENT_VERSION
+        assert models.current_version() == models.CURRENT_VERSION
+        tables = set(empty_database.get_tables())
+        assert set(LATER_TABLES) <= tables
+        assert LATER_INDEX in {index.name for index in empty_database.get_indexes("connection")}
+        assert models.migrate() == models.CURRENT_VERSION  # a second run changes nothing
