@@ -99,9 +99,9 @@ class Connection(BaseModel):
         return cls.select().where(cls.status != "deprecated")
 
     class Meta:
-        # lists walk connections in this order and stop after a page, instead of sorting every
-        # row of the workspace (each with its catalog) to keep the first hundred
-        indexes = ((("created_at", "name"), False),)
+        # Everything a page of a workspace's list needs to find its ids, without reading the
+        # rows: in a row, created_at and name sit after the catalog (kilobytes, overflow pages)
+        indexes = ((("source", "status", "created_at", "name", "id"), False),)
 
 
 class DiscoveredCatalog(BaseModel):

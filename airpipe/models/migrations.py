@@ -33,7 +33,7 @@ def _add_discovered_catalogs(migrator: SchemaMigrator) -> None:
 
 
 def _index_connections_in_list_order(migrator: SchemaMigrator) -> None:
-    migrate_(migrator.add_index("connection", ("created_at", "name"), False))
+    migrate_(migrator.add_index("connection", ("source_id", "status", "created_at", "name", "id"), False))
 
 
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 import msgspec
+import peewee
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
 from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, now, transaction
@@ -135,9 +136,19 @@ def list_connections(request: WorkspaceListRequestBody) -> ConnectionReadList:
 
 def workspace_connections(request: WorkspaceListRequestBody) -> list[Connection]:
     get_workspace_model(request.workspace_id)
-    query = Connection.visible().join(Actor, on=Connection.source).where(Actor.workspace == request.workspace_id)
-    order = (Connection.created_at, Connection.name)
-    return list(paged(query, request, name=Connection.name, created_at=Connection.created_at, default_order=order))
+    in_workspace = Connection.visible().join(Actor, on=Connection.source).where(Actor.workspace == request.workspace_id)
+
+    def ordered(query: peewee.ModelSelect) -> peewee.ModelSelect:
+        default = (Connection.created_at, Connection.name)
+        return paged(query, request, name=Connection.name, created_at=Connection.created_at, default_order=default)
+
+    if request.pagination is None:
+        return list(ordered(in_workspace))
+    # A page: its ids first, from the index alone (see Connection.Meta), then its rows. Sorting
+    # the workspace's rows to keep one page read every catalog: most of a page's time.
+    ids = [row.id for row in ordered(in_workspace.select(Connection.id))]
+    rows = {row.id: row for row in Connection.select().where(Connection.id.in_(ids))} if ids else {}
+    return [rows[connection_id] for connection_id in ids]
 
 
 def delete_connection(request: ConnectionIdRequestBody) -> None:

@@ -16,7 +16,7 @@ from airpipe.models.migrations import SchemaVersion
 
 #: what the first release (schema version 1) did not have
 LATER_TABLES = ["worker_beat", "discovered_catalog"]
-LATER_INDEX = "connection_created_at_name"
+LATER_INDEX = "connection_source_id_status_created_at_name_id"
 POSTGRES_URL = os.environ.get("AIRPIPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
