@@ -88,7 +88,7 @@ def bad_record(line: bytes) -> str | None:
             return None  # a line that failed to decode for another reason
         where = "outside its data"
     else:
-        where = f"in field {where!r}" if where else "in its data"
+        where = f"in field '{where}'" if where else "in its data"
     return f"a record of stream {_printable(stream)} holds text that is not valid Unicode ({what}) {where}: it cannot be passed on"
 
 
@@ -120,7 +120,7 @@ def _printable(value: Any, *, quoted: bool = True) -> str:
     """A name from the record for a message: lone surrogates shown as escapes (\\ud800)."""
     if isinstance(value, str):
         value = value.encode("utf-8", "backslashreplace").decode("utf-8")
-        return repr(value) if quoted else value
+        return f"'{value}'" if quoted else value
     return repr(value)
 
 
