@@ -82,13 +82,17 @@ def bad_record(line: bytes) -> str | None:
     if not isinstance(record, dict):
         return None
     stream = record.get("stream")
-    where = next(_bad_text(record.get("data"), ""), None)
+    try:
+        where = next(_bad_text(record.get("data"), ""), None)
+        elsewhere = where is None and next(_bad_text(record, ""), None) is not None
+    except RecursionError:  # nested too deeply to walk: msgspec refused it for that, as before
+        return None
     if where is None:
-        if not any(True for _ in _bad_text(record, "")):
+        if not elsewhere:
             return None  # a line that failed to decode for another reason
         where = "outside its data"
     else:
-        where = f"in field '{where}'" if where else "in its data"
+        where = f"in field '{quote(where.encode())}'" if where else "in its data"
     return f"a record of stream {_printable(stream)} holds text that is not valid Unicode ({what}) {where}: it cannot be passed on"
 
 

@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 
 from airpipe.settings import Settings
 
-MESSAGE = "a record of stream 'items' holds text that is not valid Unicode ({what}) in field 'note': it cannot be passed on"
+MESSAGE = "a record of stream '{stream}' holds text that is not valid Unicode ({what}) in field 'note': it cannot be passed on"
 WHAT = {"escaped": "a lone surrogate", "bytes": "bytes that are not UTF-8"}
 
 
@@ -50,12 +50,18 @@ def api(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return synckit().Builder(call)
 
 
+@pytest.mark.parametrize("prefix", ["", "p_"], ids=["", "renamed"])
 @pytest.mark.parametrize("compact", [False, True], ids=["per-line", "block"])
 @pytest.mark.parametrize("bad_text", ["escaped", "bytes"])
-def test_a_record_with_text_that_is_not_unicode_fails_the_sync(api: Any, settings: Settings, bad_text: str, compact: bool) -> None:
+def test_a_record_with_text_that_is_not_unicode_fails_the_sync(
+    api: Any, settings: Settings, bad_text: str, compact: bool, prefix: str
+) -> None:
+    """With a prefix the engine rewrites each record's stream (one it reads alone is decoded for
+    it); the destination, which finds the record in a run the engine passed on, knows the stream
+    by its new name."""
     kit = synckit()
-    out = settings.local_root / "out" / "items.jsonl"
-    connection = api.connection(api.scripted(records=5), api.local_json(), kit.items_catalog())
+    out = settings.local_root / "out" / f"{prefix}items.jsonl"
+    connection = api.connection(api.scripted(records=5), api.local_json(), kit.items_catalog(), prefix=prefix)
     assert api.sync(connection)["job"]["status"] == "succeeded"
     before = out.read_bytes()
 
@@ -63,6 +69,7 @@ def test_a_record_with_text_that_is_not_unicode_fails_the_sync(api: Any, setting
     info = api.sync(connection)
 
     assert info["job"]["status"] == "failed", info
-    assert kit.failure(info)["externalMessage"].endswith(MESSAGE.format(what=WHAT[bad_text])), kit.failure(info)
+    message = MESSAGE.format(stream=f"{prefix}items" if compact else "items", what=WHAT[bad_text])
+    assert kit.failure(info)["externalMessage"].endswith(message), kit.failure(info)
     assert out.read_bytes() == before  # the overwrite committed nothing: the last sync's data stays
-    assert [p.name for p in out.parent.iterdir()] == ["items.jsonl"]  # no temporary file left
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
