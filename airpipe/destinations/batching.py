@@ -44,7 +44,7 @@ import msgspec
 from airpipe.destinations.blocks import Block, input_blocks
 from airpipe.destinations.committer import Committer
 from airpipe.destinations.lifeline import check_parent
-from airpipe.destinations.messages import decode_message
+from airpipe.destinations.messages import decode_message, not_a_message
 from airpipe.destinations.rows import Mismatch, RowCodec, source_changes
 from airpipe.destinations.sql import StreamSpec
 from airpipe.protocol import DestinationSyncMode
@@ -239,7 +239,7 @@ class Pump:
         except msgspec.DecodeError as exc:
             if not line.strip():
                 return None
-            raise ValueError(f"input line {number} is not a protocol message: {exc}") from None
+            raise not_a_message(line, number, exc) from None
         record = message.record
         if record is not None and message.type == "RECORD":
             target = self.targets.get((record.namespace, record.stream)) or self.by_name.get(record.stream)

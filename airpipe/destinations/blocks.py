@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
+from airpipe.destinations.messages import checked_text
 from airpipe.destinations.rows import source_changes
 
 if TYPE_CHECKING:
@@ -164,7 +165,8 @@ class Block:
 
 def input_blocks(input: IO[bytes]) -> Iterator[bytes | None]:
     """``input`` in blocks of whole lines (each ending with a newline), read ``CHUNK_BYTES`` at a
-    time, and None whenever the next read would wait for the writer (nothing is ready on the pipe)."""
+    time, and None whenever the next read would wait for the writer (nothing is ready on the pipe).
+    A block that is not UTF-8 raises BadRecord or ValueError (``messages.checked_text``)."""
     fd, parts = input.fileno(), []  # the start of a line longer than a read, in pieces (joined once)
     while True:
         if not select.select([fd], [], [], 0)[0]:
@@ -176,7 +178,7 @@ def input_blocks(input: IO[bytes]) -> Iterator[bytes | None]:
         if not cut:
             parts.append(chunk)
             continue
-        yield b"".join((*parts, chunk[:cut])) if parts else chunk[:cut]
+        yield checked_text(b"".join((*parts, chunk[:cut])) if parts else chunk[:cut])
         parts = [chunk[cut:]] if cut < len(chunk) else []
     if parts:
-        yield b"".join(parts) + b"\n"
+        yield checked_text(b"".join(parts) + b"\n")

@@ -42,7 +42,7 @@ from airpipe.destinations.blocks import input_blocks
 from airpipe.destinations.jsonl_files import Directory, StreamFile, file_name, open_files
 from airpipe.destinations.lifeline import check_parent
 from airpipe.destinations.local_paths import local_root, resolve_local_path
-from airpipe.destinations.messages import Message, Record, decode_lines, decode_message
+from airpipe.destinations.messages import Message, Record, decode_lines, decode_message, not_a_message
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
 __all__ = ["SPEC", "LocalJson", "destination_dir", "file_name", "local_root"]
@@ -224,7 +224,7 @@ class _Pump:
             except msgspec.DecodeError as exc:
                 if not line.strip():
                     continue
-                raise ValueError(f"input line {number} is not a protocol message: {exc}") from None
+                raise not_a_message(line, number, exc) from None
             record = message.record
             if record is not None and message.type == "RECORD":
                 if record.stream not in self.writes:

@@ -1,10 +1,13 @@
 """One sync attempt: the source's `read` piped into the destination's `write`.
 
 RECORD lines pass through as the raw bytes they arrived as; the pump only peeks at their type
-and stream to count them. STATE messages from the source go to the destination; the ones the
-destination echoes back are the checkpoints. Two threads move bytes; the calling thread owns
-the database (peewee connections are per thread): it saves progress, checkpoints and log lines
-every second, and watches for a cancel.
+and stream to count them. A RECORD it cannot pass on (its text is not valid Unicode, see
+``stream.bad_record``) fails the attempt, never vanishes; one whose bad text the pump does not
+see (a run of records passed on unread) fails the destination, by the same rule. STATE messages
+from the source go to the destination; the ones the destination echoes back are the
+checkpoints. Two threads move bytes; the calling thread owns the database (peewee connections
+are per thread): it saves progress, checkpoints and log lines every second, and watches for a
+cancel.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import msgspec
 
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import ConnectorProcess, Launcher
-from airpipe.connectors.stream import parse_line, peek_type
+from airpipe.connectors.stream import BadRecord, bad_record, parse_line, peek_type
 from airpipe.models import Attempt, Job, now
 from airpipe.worker import blocks, checkpoints
 from airpipe.worker.attempt_log import AttemptLog
@@ -171,7 +174,12 @@ class SyncRun:
         try:
             if source is not None:
                 _widen_pipe(source.stdout)
-                self._pump_blocks(source.stdout, out)
+                try:
+                    self._pump_blocks(source.stdout, out)
+                except BadRecord as exc:  # the attempt fails with it; the destination commits nothing
+                    self.source_error = str(exc)
+                    self.log("ERROR", f"source error: {exc}")
+                    source.kill()
                 self.source_code = source.wait(30)
         except (BrokenPipeError, ValueError):
             self.broken_pipe = True  # the destination went away; its exit code tells why
@@ -244,7 +252,10 @@ class SyncRun:
             self.log("ERROR", f"source error: {error.message}")
 
     def _renamed(self, line: bytes, name: str, namespace: str | None) -> bytes:
-        message = _decode(line)
+        try:
+            message = _decode(line)
+        except msgspec.DecodeError as exc:
+            raise BadRecord(bad_record(line) or f"a record could not be renamed: {exc}") from None
         message["record"]["stream"] = name
         if namespace is None:
             message["record"].pop("namespace", None)

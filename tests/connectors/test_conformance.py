@@ -711,6 +711,40 @@ def test_write_keeps_records_with_numbers_beyond_doubles(builtin: DestinationBui
     write_misfits(launcher, builtin, payload, [20, 21])
 
 
+#: a record whose text is not valid Unicode, and the words the failure must hold (stream and field)
+BAD_TEXT = {
+    "lone-surrogate": (b'"name": "before\\ud800after"', "a lone surrogate"),
+    "not-utf8": (b'"name": "before\xffafter"', "bytes that are not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("bad_text", BAD_TEXT)
+@pytest.mark.parametrize("builtin", builtins("test_write_fails_on_a_record_whose_text_is_not_unicode", "destination"), indirect=True)
+def test_write_fails_on_a_record_whose_text_is_not_unicode(builtin: DestinationBuiltin, launcher: Launcher, bad_text: str) -> None:
+    """Issue 9, item 4: such a record can be neither stored as it is nor decoded, and replacing its
+    text would lose data quietly: the write fails, naming the stream and field, and commits nothing.
+    Records are passed on as the bytes they arrived as (the worker does not read them), so each
+    destination must find it, in any line of a block (records before and after it, compact or not)."""
+    stream = DestinationBuiltin.STREAM
+    old = records(1, 2, tag=" (old)")
+    write_all(launcher, builtin, DestinationSyncMode.overwrite, old)
+    text, what = BAD_TEXT[bad_text]
+    bad = record_line(stream, {"id": 9, "name": "placeholder"}).replace(b'"name": "placeholder"', text)
+    compact = json.dumps({"type": "RECORD", "record": {"stream": stream, "data": {"id": 7}, "emitted_at": 1}}, separators=(",", ":"))
+    payload = lines_of(records(3, 4)) + compact.encode() + b"\n" + bad + lines_of(records(5, 6)) + state_line(stream, 1)
+    with launcher.write(builtin.valid_config(), destination_catalog(DestinationSyncMode.overwrite)) as process:
+        assert process.stdin is not None
+        process.stdin.write(payload)
+        process.stdin.close()
+        echoed = [line for line in process if (m := process.handle_line(line)) is not None and m.type is MessageType.STATE]
+        code = process.wait(30)
+    assert code != 0 and process.trace_error is not None, "the write succeeded"
+    assert echoed == []
+    expected = f"a record of stream '{stream}' holds text that is not valid Unicode ({what}) in field 'name': it cannot be passed on"
+    assert process.trace_error.message.endswith(expected), process.trace_error.message
+    assert normal(builtin.read_back()) == normal(old)
+
+
 class Lines:
     """A process's stdout lines, read by a thread, so they can be awaited with a timeout."""
 

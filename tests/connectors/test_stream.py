@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from airpipe.connectors.stream import QUOTE_LIMIT, parse_line, peek_type, quote
+from airpipe.connectors.stream import QUOTE_LIMIT, BadRecord, bad_record, parse_line, peek_type, quote
 from airpipe.protocol import MessageType
 
 
@@ -54,3 +54,46 @@ def test_peek_other_messages() -> None:
 )
 def test_peek_gives_up_on_what_parse_must_report(line: bytes) -> None:
     assert peek_type(line) is None
+
+
+# RECORDS WHOSE TEXT IS NOT UNICODE (issue 9, item 4): never logged as junk and dropped
+
+
+def record(data: bytes, stream: bytes = b'"users"') -> bytes:
+    return b'{"type": "RECORD", "record": {"stream": ' + stream + b', "data": ' + data + b', "emitted_at": 1}}\n'
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (record(b'{"name": "a\\ud800b"}'), "(a lone surrogate) in field 'name'"),
+        (record(b'{"a": {"b": [1, "\\udc00"]}}'), "(a lone surrogate) in field 'a.b[1]'"),
+        (record(b'{"k\\ud800": 1}'), "(a lone surrogate) in field 'k\\ud800'"),
+        (record(b'{"city": "Z\xfcrich"}'), "(bytes that are not UTF-8) in field 'city'"),
+        (record(b'"\\ud800"'), "(a lone surrogate) in its data"),
+        (record(b"{}", stream=b'"us\\ud800"'), "(a lone surrogate) outside its data"),
+    ],
+)
+def test_a_record_whose_text_is_not_unicode_is_named_by_stream_and_field(line: bytes, reason: str) -> None:
+    stream = "'users'" if b'"users"' in line else "'us\\ud800'"
+    expected = f"a record of stream {stream} holds text that is not valid Unicode {reason}: it cannot be passed on"
+    assert bad_record(line) == expected
+
+
+def test_parse_line_raises_for_a_record_it_cannot_pass_on(logs: Any) -> None:
+    with pytest.raises(BadRecord, match=r"^a record of stream 'users' .* in field 'name': it cannot be passed on$"):
+        parse_line(record(b'{"name": "a\\ud800b"}'), logs)
+    assert logs == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        record(b'{"name": "fine \xc3\xa9 \\ud83d\\ude00"}'),  # valid: bad_record is for lines that failed to decode
+        b'{"type": "RECORD", "record": {"stream": "users", "data": {"name": "a\\ud800b"}',  # cut short: not a record
+        b'{"type": "LOG", "log": {"level": "INFO", "message": "\\ud800"}}',  # no record: parse_line logs it
+        b"junk \xed\xa0\x80 \xff",
+    ],
+)
+def test_bad_record_is_none_for_other_lines(line: bytes) -> None:
+    assert bad_record(line) is None

@@ -14,6 +14,9 @@ Faults, all optional:
   next attempt succeeds;
 - ``garbage``: mix non-JSON lines, JSON that is no message, and blank lines into the output;
 - ``nul_lines`` N: print N non-JSON lines holding a NUL byte and a lone surrogate's bytes first;
+- ``bad_text``: after the first record, print one whose ``note`` is not valid Unicode: ``escaped``
+  (the JSON escape of a lone surrogate, ``\\ud800``) or ``bytes`` (a byte that is not UTF-8);
+  ``compact`` prints it as compact JSON (the sync engine's block path), else as ``json.dumps`` does;
 - ``delay``: seconds to sleep after each record;
 - ``password`` (marked airbyte_secret): printed to stderr, in a LOG message and in the TRACE
   error's message, as a careless connector does;
@@ -42,6 +45,8 @@ SPEC = {
             "once_marker": {"type": "string"},
             "garbage": {"type": "boolean"},
             "nul_lines": {"type": "integer", "minimum": 0},
+            "bad_text": {"type": "string", "enum": ["escaped", "bytes"]},
+            "compact": {"type": "boolean"},
             "delay": {"type": "number"},
             "fail_pause": {"type": "number"},
             "password": {"type": "string", "airbyte_secret": True},
@@ -74,6 +79,16 @@ def log(level, message):
 def state(cursor):
     stream = {"stream_descriptor": {"name": "items"}, "stream_state": {"updated_at": cursor}}
     say({"type": "STATE", "state": {"type": "STREAM", "stream": stream}})
+
+
+def bad_record(config):
+    separators = (",", ":") if config.get("compact") else None
+    record = {"stream": "items", "data": {"id": 0, "note": "before\ud800after"}, "emitted_at": 1}
+    line = json.dumps({"type": "RECORD", "record": record}, separators=separators).encode()
+    if config["bad_text"] == "bytes":
+        line = line.replace(b"\\ud800", b"\xff")
+    sys.stdout.buffer.write(line + b"\n")
+    sys.stdout.flush()
 
 
 def garbage(n):
@@ -140,6 +155,8 @@ def read(config, catalog, given_state):
         record = {"id": n, "updated_at": base + n, "version": version}
         say({"type": "RECORD", "record": {"stream": "items", "data": record, "emitted_at": 1}})
         done += 1
+        if done == 1 and config.get("bad_text"):
+            bad_record(config)
         if every and done % every == 0:
             state(base + n)
         if delay:
