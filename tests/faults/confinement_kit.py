@@ -1,5 +1,7 @@
-"""What the tests of issue 9 items 3 and 11 share (run directories, the sandbox): two third-party
-connectors as executables on PATH, and helpers to look for a secret left on disk.
+"""What the fault tests share. For issue 9 items 3, 9 and 11 (run directories, the sandbox, the
+local root): two third-party connectors as executables on PATH, helpers to look for a secret left
+on disk, and the ``mode``/``settings`` fixtures that run a test with the sandbox on and off
+(import them into the test module). For all: ``synckit()``, the sync engine's test kit.
 
 - ``source-slowpoke`` copies its config into its working directory (as careless connectors cache
   theirs), then hangs in ``check`` and emits a record a second forever in ``read``;
@@ -10,13 +12,17 @@ connectors as executables on PATH, and helpers to look for a secret left on disk
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from airpipe.settings import Settings
 
 SLOWPOKE = '''
 import json, shutil, sys, time
@@ -117,3 +123,37 @@ def require_bubblewrap() -> None:
     if os.environ.get("AIRPIPE_TEST_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{problem} and AIRPIPE_TEST_REQUIRE_SERVICES=1")
     pytest.skip(problem)
+
+
+@pytest.fixture(params=["bwrap", "off"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """The sandbox mode under test: bubblewrap, then none."""
+    if request.param == "bwrap":
+        require_bubblewrap()
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, queue_name: str, mode: str) -> Settings:
+    """SQLite, one attempt per job, the sandbox in ``mode``."""
+    return Settings.from_env(
+        {
+            "AIRPIPE_DATA_DIR": str(tmp_path / "data"),
+            "AIRPIPE_DATABASE_URL": f"sqlite:///{tmp_path / 'airpipe.db'}",
+            "AIRPIPE_QUEUE_NAME": queue_name,
+            "AIRPIPE_MAX_ATTEMPTS": "1",
+            "AIRPIPE_SANDBOX": mode,
+        }
+    )
+
+
+def synckit() -> types.ModuleType:
+    """tests/worker/synckit.py (builders, real `airpipe serve`/`worker` processes), loaded by path:
+    pytest puts tests/worker on sys.path only once it collects that directory, after this one."""
+    if "synckit" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("synckit", Path(__file__).parents[1] / "worker" / "synckit.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["synckit"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["synckit"]

@@ -10,31 +10,18 @@ one to find it); its bad text is the escape of a lone surrogate or a byte that i
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
+from confinement_kit import synckit
 from starlette.testclient import TestClient
 
 from airpipe.settings import Settings
 
 MESSAGE = "a record of stream '{stream}' holds text that is not valid Unicode ({what}) in field 'note': it cannot be passed on"
 WHAT = {"escaped": "a lone surrogate", "bytes": "bytes that are not UTF-8"}
-
-
-def synckit() -> types.ModuleType:
-    """tests/worker/synckit.py, loaded by path (pytest puts tests/worker on sys.path only later)."""
-    if "synckit" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("synckit", Path(__file__).parents[1] / "worker" / "synckit.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["synckit"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["synckit"]
 
 
 @pytest.fixture

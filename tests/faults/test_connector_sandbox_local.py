@@ -5,6 +5,7 @@ source-csvfile (confinement_kit.py) opens its ``url`` exactly as given, as airby
 jobs run inline through the in-process API, once with the sandbox forced on and once off.
 """
 
+# ruff: noqa: F811 (the mode and settings fixtures come from confinement_kit, and tests name them)
 from __future__ import annotations
 
 import json
@@ -13,38 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confinement_kit import install_connectors, require_bubblewrap
+from confinement_kit import install_connectors, mode, require_bubblewrap, settings  # noqa: F401 (fixtures)
 from starlette.testclient import TestClient
 
 from airpipe.settings import Settings
 
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
-
-
-@pytest.fixture(params=["bwrap", "off"])
-def mode(request: pytest.FixtureRequest) -> str:
-    if request.param == "bwrap":
-        require_bubblewrap()
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'airpipe.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, queue_name: str, mode: str) -> Settings:
-    return Settings.from_env(
-        {
-            "AIRPIPE_DATA_DIR": str(tmp_path / "data"),
-            "AIRPIPE_DATABASE_URL": database_url,
-            "AIRPIPE_QUEUE_NAME": queue_name,
-            "AIRPIPE_MAX_ATTEMPTS": "1",
-            "AIRPIPE_SANDBOX": mode,
-        }
-    )
 
 
 @pytest.fixture

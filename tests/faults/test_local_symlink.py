@@ -8,6 +8,7 @@ and leave the outside untouched. Inside bubblewrap the outside is not even visib
 test checks the refusal; with the sandbox off it is the only thing that stands in the way.
 """
 
+# ruff: noqa: F811 (the mode and settings fixtures come from confinement_kit, and tests name them)
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confinement_kit import require_bubblewrap
+from confinement_kit import mode, require_bubblewrap, settings  # noqa: F401 (fixtures)
 from starlette.testclient import TestClient
 
 from airpipe.settings import Settings
@@ -24,31 +25,6 @@ DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 FILE_ID = "778daa7c-feaf-4db6-96f3-70fd645acc77"
 LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
 REFUSED = "is a symbolic link; airpipe writes only inside the local root"
-
-
-@pytest.fixture(params=["bwrap", "off"])
-def mode(request: pytest.FixtureRequest) -> str:
-    if request.param == "bwrap":
-        require_bubblewrap()
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'airpipe.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, queue_name: str, mode: str) -> Settings:
-    return Settings.from_env(
-        {
-            "AIRPIPE_DATA_DIR": str(tmp_path / "data"),
-            "AIRPIPE_DATABASE_URL": database_url,
-            "AIRPIPE_QUEUE_NAME": queue_name,
-            "AIRPIPE_MAX_ATTEMPTS": "1",
-            "AIRPIPE_SANDBOX": mode,
-        }
-    )
 
 
 @pytest.fixture

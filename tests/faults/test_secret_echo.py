@@ -9,17 +9,16 @@ Then everything is searched: the responses, every row of every table, the proces
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sqlite3
 import sys
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from confinement_kit import synckit
 
 from airpipe.worker.scrubbing import MASK
 
@@ -35,18 +34,6 @@ CORES = ("8fQz3KXv", "MIIEvQIBADANBgkq", "BKcwggSjAgEAAoIB")
 def assert_no_secret(text: str, where: str) -> None:
     leaked = [core for core in CORES if core in text]
     assert not leaked, f"{where} holds a secret ({leaked}): ...{text[text.find(leaked[0]) - 300 : text.find(leaked[0]) + 300]}..."
-
-
-def synckit() -> types.ModuleType:
-    """tests/worker/synckit.py (real `airpipe serve`/`worker` processes), loaded by path: pytest
-    puts tests/worker on sys.path only once it collects that directory, after this one."""
-    if "synckit" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("synckit", Path(__file__).parents[1] / "worker" / "synckit.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["synckit"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["synckit"]
 
 
 @pytest.fixture
