@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -135,6 +136,19 @@ def immediate_queue() -> Iterator[None]:
         yield
     finally:
         queue.huey.immediate = False
+
+
+@pytest.fixture
+def call(client: TestClient) -> Callable[..., Any]:
+    """``call("sources/get", {...})``: POST under /api/v1 to the in-process app, assert the
+    status, return the JSON body."""
+
+    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
+        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
+        assert response.status_code == status, response.text
+        return response.json() if response.content else None
+
+    return post
 
 
 @pytest.fixture

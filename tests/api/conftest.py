@@ -24,18 +24,6 @@ Call = Callable[..., Any]
 
 
 @pytest.fixture
-def call(client: TestClient) -> Call:
-    """``call("sources/get", {...})``: POST under /api/v1, assert the status, return the JSON body."""
-
-    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
-        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    return post
-
-
-@pytest.fixture
 def local_root(settings: Settings) -> Path:
     return settings.local_root
 

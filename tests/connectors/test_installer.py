@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from starlette.testclient import TestClient
 from tinywheel import build_wheel
 
 from airpipe.connectors import registry
@@ -130,16 +129,6 @@ def test_airbytes_packages_name_airbyte_repositories_and_others_their_own() -> N
 
 
 # THROUGH THE CLI AND THE API
-
-
-@pytest.fixture
-def call(client: TestClient) -> Any:
-    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
-        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    return post
 
 
 @pytest.fixture

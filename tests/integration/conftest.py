@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from airpipe.settings import Settings
 
@@ -21,16 +20,6 @@ CONNECTORS_CACHE = Path(os.environ.get("AIRPIPE_TEST_CONNECTORS_DIR") or Path.ho
 def database_url(empty_postgres_url: str) -> str:
     """airpipe's own database in PostgreSQL too (the default suite covers SQLite)."""
     return empty_postgres_url
-
-
-@pytest.fixture
-def call(client: TestClient) -> Any:
-    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
-        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    return post
 
 
 @pytest.fixture

@@ -61,18 +61,6 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str, 
 
 
 @pytest.fixture
-def call(client: Any) -> Call:
-    """``call("sources/get", {...})``: POST under /api/v1, assert the status, return the JSON body."""
-
-    def post(path: str, body: Any = None, *, status: int = 200) -> Any:
-        response = client.post(f"/api/v1/{path}", json={} if body is None else body)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    return post
-
-
-@pytest.fixture
 def programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The test connectors on PATH (for this process and the connectors it starts)."""
     bin_dir = install_programs(tmp_path / "bin")
