@@ -96,11 +96,8 @@ def _list(actor_type: str, request: WorkspaceListRequestBody) -> list[tuple[Acto
     # one query: each actor comes with its definition (and so its cached spec)
     query = Actor.live(actor_type).select(Actor, ActorDefinition).join(ActorDefinition).where(Actor.workspace == request.workspace_id)
     order = (Actor.created_at, Actor.name)
-    actors = paged(query, request, name=Actor.name, created_at=Actor.created_at, default_order=order)
-    specs: dict[uuid.UUID, dict[str, Any]] = {}
-    for actor in actors:
-        if actor.definition_id not in specs:
-            specs[actor.definition_id] = definitions.specification(actor.definition)
+    actors = list(paged(query, request, name=Actor.name, created_at=Actor.created_at, default_order=order))
+    specs = definitions.specifications(actors)
     return [(actor, specs[actor.definition_id]) for actor in actors]
 
 

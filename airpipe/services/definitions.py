@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from airpipe.connectors.registry import BUILTIN_DEFINITIONS
 from airpipe.errors import NotFound
-from airpipe.models import DESTINATION, SOURCE, ActorDefinition, by_id, transaction
+from airpipe.models import DESTINATION, SOURCE, Actor, ActorDefinition, by_id, transaction
 from airpipe.schemas.definitions import (
     DestinationDefinitionCreate,
     DestinationDefinitionIdRequestBody,
@@ -91,6 +92,15 @@ def specification(definition: ActorDefinition) -> dict[str, Any]:
         ActorDefinition.update(spec=spec, spec_tag=definition.docker_image_tag).where(ActorDefinition.id == definition.id).execute()
     definition.spec, definition.spec_tag = spec, definition.docker_image_tag
     return spec
+
+
+def specifications(actors: Iterable[Actor]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The spec of each definition the actors are made from (loaded with them), each read once."""
+    specs: dict[uuid.UUID, dict[str, Any]] = {}
+    for actor in actors:
+        if actor.definition_id not in specs:
+            specs[actor.definition_id] = specification(actor.definition)
+    return specs
 
 
 def _create(actor_type: str, request: SourceDefinitionCreate | DestinationDefinitionCreate) -> ActorDefinition:

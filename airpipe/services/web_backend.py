@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import msgspec
 import peewee
 
@@ -31,10 +28,7 @@ def _wb_reads(connections: list[Connection]) -> list[WbConnectionRead]:
         return []
     actor_ids = {c.source_id for c in connections} | {c.destination_id for c in connections}
     actors = {a.id: a for a in Actor.select(Actor, ActorDefinition).join(ActorDefinition).where(Actor.id.in_(actor_ids))}
-    specs: dict[uuid.UUID, dict[str, Any]] = {}
-    for actor in actors.values():
-        if actor.definition_id not in specs:
-            specs[actor.definition_id] = definitions.specification(actor.definition)
+    specs = definitions.specifications(actors.values())
     scopes = [str(c.id) for c in connections]
     syncs = Job.select(Job.scope, peewee.fn.MAX(Job.updated_at).alias("last")).where(
         Job.scope.in_(scopes), Job.config_type.in_((SYNC, RESET)), Job.status == "succeeded"
