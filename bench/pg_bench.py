@@ -143,7 +143,7 @@ def source_alone(config: dict[str, Any], directory: Path) -> tuple[float, float,
     stream = {"name": "t", "namespace": "public", "json_schema": {"type": "object", "properties": {}}}
     configured = {"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
     catalog_path.write_text(json.dumps({"streams": [configured]}))
-    command = [sys.executable, "-m", "airpipe.connectors.builtin.postgres", "read"]
+    command = [sys.executable, "-m", "airpipe.sources.postgres", "read"]
     command += ["--config", str(config_path), "--catalog", str(catalog_path)]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=1 << 16)

@@ -5,7 +5,7 @@
 1. Sets up, in a temporary directory, an SQLite database with a Faker source (the `users`
    stream, ``--records`` of them), a Local JSON destination and a full refresh + overwrite
    connection, through the in-process API; ``connections/sync`` creates the job.
-2. Times the Faker source alone: ``python -m airpipe.connectors.builtin.faker read --config ...
+2. Times the Faker source alone: ``python -m airpipe.sources.faker read --config ...
    --catalog ... > /dev/null``, with the job's own config and configured catalog.
 3. Times the sync through the real worker path: a child process runs ``runner.run_job(job_id)``
    (claim, SyncRun, the pump, checkpoints, the attempt's bookkeeping) and reports its own peak
@@ -133,7 +133,7 @@ def source_inputs(directory: Path, env: dict[str, str], job_id: int) -> tuple[Pa
 
 def run_source_alone(config: Path, catalog: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """(seconds, peak RSS in MB, CPU seconds) of Faker reading into /dev/null."""
-    command = [sys.executable, "-m", "airpipe.connectors.builtin.faker", "read", "--config", str(config), "--catalog", str(catalog)]
+    command = [sys.executable, "-m", "airpipe.sources.faker", "read", "--config", str(config), "--catalog", str(catalog)]
     with open(os.devnull, "wb") as devnull:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=devnull, env={**os.environ, **env})

@@ -67,7 +67,7 @@ class Launcher:
 
     Parameters:
         command: the connector's argv prefix, e.g. ``["source-faker"]`` or
-            ``[sys.executable, "-m", "airpipe.connectors.builtin.faker"]`` (see ``registry.resolve``).
+            ``[sys.executable, "-m", "airpipe.sources.faker"]`` (see ``registry.resolve``).
         env: variables for the connector, on top of the few in ``INHERITED_ENV``.
         timeout: seconds ``spec``/``check``/``discover`` may run before being killed.
             ``read`` and ``write`` have no timeout: the caller owns their lifetime.

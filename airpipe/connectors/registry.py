@@ -40,7 +40,7 @@ FAKER = BuiltinDefinition(
     docker_repository="airpipe/source-faker",
     docker_image_tag="0.1.0",
     documentation_url="https://docs.airbyte.com/integrations/sources/faker",
-    module="airpipe.connectors.builtin.faker",
+    module="airpipe.sources.faker",
 )
 LOCAL_JSON = BuiltinDefinition(
     id=uuid.UUID("610eabab-b1f9-4421-9c46-9ff173672120"),
@@ -59,7 +59,7 @@ POSTGRES_SOURCE = BuiltinDefinition(
     docker_repository="airpipe/source-postgres",
     docker_image_tag="0.1.0",
     documentation_url="https://docs.airbyte.com/integrations/sources/postgres",
-    module="airpipe.connectors.builtin.postgres",
+    module="airpipe.sources.postgres",
 )
 FILE_SOURCE = BuiltinDefinition(
     id=uuid.UUID("778daa7c-feaf-4db6-96f3-70fd645acc77"),
@@ -68,7 +68,7 @@ FILE_SOURCE = BuiltinDefinition(
     docker_repository="airpipe/source-file",
     docker_image_tag="0.1.0",
     documentation_url="https://docs.airbyte.com/integrations/sources/file",
-    module="airpipe.connectors.builtin.file",
+    module="airpipe.sources.file",
 )
 POSTGRES_DESTINATION = BuiltinDefinition(
     id=uuid.UUID("25c5221d-dce2-4163-ade9-739ef790f503"),

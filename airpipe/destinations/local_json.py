@@ -6,7 +6,7 @@ Each line is ``{"_airbyte_ab_id": uuid4, "_airbyte_emitted_at": ms, "_airbyte_da
 Airbyte's destination-local-json writes it. The local root is ``$AIRPIPE_LOCAL_ROOT``, else
 ``$AIRPIPE_DATA_DIR/local`` (``./.airpipe/local`` by default), as in airpipe's settings.
 
-Sync modes (the files are ``airpipe.destinations.jsonl_files``):
+Sync modes (the files are ``airpipe.destinations.local_json_files``):
 
 - ``append`` adds to the file.
 - ``overwrite`` writes a temporary file beside the target and renames it over the target only when
@@ -38,11 +38,11 @@ from typing import IO, Any
 import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
-from airpipe.destinations.blocks import input_blocks
-from airpipe.destinations.jsonl_files import Directory, StreamFile, file_name, open_files
-from airpipe.destinations.lifeline import check_parent
-from airpipe.destinations.local_paths import local_root, resolve_local_path
-from airpipe.destinations.messages import Message, Record, decode_lines, decode_message, not_a_message
+from airpipe.connectors.local_paths import local_root, resolve_local_path
+from airpipe.destinations.loading.blocks import input_blocks
+from airpipe.destinations.loading.lifeline import check_parent
+from airpipe.destinations.loading.messages import Message, Record, decode_lines, decode_message, not_a_message
+from airpipe.destinations.local_json_files import Directory, StreamFile, file_name, open_files
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
 __all__ = ["SPEC", "LocalJson", "destination_dir", "file_name", "local_root"]

@@ -4,13 +4,13 @@
 
 A stream goes to the table named as the stream (the engine has applied any prefix), in the
 schema named by its namespace, else by the config's ``schema``. Columns are typed from the
-stream's JSON schema (see ``airpipe.destinations.sql``; numbers are ``numeric``, exact for any
+stream's JSON schema (see ``airpipe.destinations.loading.sql``; numbers are ``numeric``, exact for any
 JSON number) plus ``_airbyte_raw_id`` (uuid), ``_airbyte_extracted_at`` (timestamptz) and
 ``_airbyte_meta`` (jsonb). Identifiers are always quoted, so any name works; names longer than
 PostgreSQL's 63 bytes are cut and given a hash of the whole name.
 
 Rows are buffered per table as COPY CSV, each row encoded as a JSON array by msgspec
-(``airpipe.destinations.pg_copy``); a row without changes leaves ``_airbyte_meta`` to the column's
+(``airpipe.destinations.postgres_copy``); a row without changes leaves ``_airbyte_meta`` to the column's
 default, ``{"changes": []}``, so COPY parses no JSON for it. A batch is COPYed into every table it
 has rows for and committed as one transaction, by a background thread while the next batch is
 decoded; then the STATE messages that came before it are echoed.
@@ -49,10 +49,10 @@ from psycopg2 import errors, sql
 
 from airpipe.connectors import pg
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
-from airpipe.destinations import batching
-from airpipe.destinations.pg_copy import PgLoader, PgTable
-from airpipe.destinations.rows import RowCodec
-from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, fit_name
+from airpipe.destinations.loading import batching
+from airpipe.destinations.loading.rows import RowCodec
+from airpipe.destinations.loading.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, fit_name
+from airpipe.destinations.postgres_copy import PgLoader, PgTable
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
 APPLICATION = "airpipe-destination-postgres"  # as pg_stat_activity shows the connection

@@ -5,7 +5,7 @@
 ``destination_path`` names the database file inside the local root (``$AIRPIPE_LOCAL_ROOT``, as for
 Local JSON: ``/local/x.db`` and ``x.db`` both mean ``<local root>/x.db``). A stream goes to the
 table named as the stream (namespaces are not used: SQLite has no schemas), typed from its JSON
-schema as ``airpipe.destinations.sql`` describes: TEXT (strings; dates and timestamps in ISO 8601;
+schema as ``airpipe.destinations.loading.sql`` describes: TEXT (strings; dates and timestamps in ISO 8601;
 JSON), INTEGER (integers; booleans as 0 and 1), REAL (numbers), plus ``_airbyte_raw_id``,
 ``_airbyte_extracted_at`` and ``_airbyte_meta`` as TEXT. The database is put in WAL mode, so
 readers are never blocked by a write.
@@ -41,11 +41,11 @@ from typing import IO, Any
 from msgspec.structs import astuple
 
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
-from airpipe.destinations import batching
-from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD
-from airpipe.destinations.local_paths import local_root, resolve_local_path
-from airpipe.destinations.rows import ExtractedAt, RawIds, RowCodec, meta_json
-from airpipe.destinations.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, ascii_fold, fit_name
+from airpipe.connectors.local_paths import local_root, resolve_local_path
+from airpipe.destinations.loading import batching
+from airpipe.destinations.loading.bulk_rows import EXTRACTED_AT_FIELD
+from airpipe.destinations.loading.rows import ExtractedAt, RawIds, RowCodec, meta_json
+from airpipe.destinations.loading.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, ascii_fold, fit_name
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
 SPEC = ConnectorSpecification(

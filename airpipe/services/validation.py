@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from airpipe.destinations.local_paths import resolve_local_path
+from airpipe.connectors.local_paths import resolve_local_path
 from airpipe.errors import FieldError, InvalidInput
 from airpipe.services import options
 from airpipe.services.secrets import mask

@@ -42,8 +42,8 @@ def cached_specs(client: TestClient) -> None:
     """The built-in connectors' specs, stored where ``definitions.specification`` caches what a
     get_spec job read, so that building a source or destination runs no connector process.
     (test_definitions.py reads the specs through real jobs.)"""
-    from airpipe.connectors.builtin.faker import SPEC as FAKER_SPEC
     from airpipe.destinations.local_json import SPEC as LOCAL_JSON_SPEC
+    from airpipe.sources.faker import SPEC as FAKER_SPEC
 
     definition = models.ActorDefinition
     with models.db.connection_context():

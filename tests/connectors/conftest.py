@@ -47,8 +47,8 @@ def faker_catalog() -> Callable[..., dict[str, Any]]:
     """``faker_catalog("users", sync_mode=...)``: a configured catalog (as JSON) of Faker's streams."""
     import msgspec
 
-    from airpipe.connectors.builtin.faker import Faker
     from airpipe.protocol import encode
+    from airpipe.sources.faker import Faker
 
     discovered = {s.name: msgspec.json.decode(encode(s)) for s in Faker().discover({}).streams}
 

@@ -9,9 +9,9 @@ import jsonschema
 import msgspec
 import pytest
 
-from airpipe.connectors.builtin.faker import CHUNK, STREAMS, Faker, first_id_after, read_stream, timestamp
 from airpipe.connectors.launcher import Launcher
 from airpipe.protocol import AirbyteMessage, MessageType, SyncMode, decode_message
+from airpipe.sources.faker import CHUNK, STREAMS, Faker, first_id_after, read_stream, timestamp
 
 Catalog = Callable[..., dict[str, Any]]
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from airpipe.connectors.builtin import file_http
 from airpipe.connectors.entrypoint import ConfigError
 from airpipe.errors import SettingsError
 from airpipe.settings import Settings
+from airpipe.sources import file_http
 
 ALLOW = "set AIRPIPE_ALLOW_PRIVATE_URLS=1 to allow private addresses"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from airpipe.connectors.entrypoint import ConfigError
-from airpipe.destinations.local_paths import open_local, resolve_local_path
+from airpipe.connectors.local_paths import open_local, resolve_local_path
 
 APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 

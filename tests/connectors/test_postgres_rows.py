@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from airpipe.connectors.builtin import postgres_rows
-from airpipe.connectors.builtin.postgres import connect
-from airpipe.connectors.builtin.postgres_catalog import Table, list_tables
+from airpipe.sources import postgres_rows
+from airpipe.sources.postgres import connect
+from airpipe.sources.postgres_catalog import Table, list_tables
 
 pytestmark = pytest.mark.postgres
 SCHEMA = f"rows_{uuid.uuid4().hex[:8]}"  # this module's, in the session's database

@@ -15,10 +15,10 @@ import msgspec
 import pytest
 
 from airpipe.connectors import registry
-from airpipe.connectors.builtin.postgres import Checkpoints, Table, saved_cursor, states_by_stream
 from airpipe.connectors.launcher import Launcher
 from airpipe.connectors.pg import scrub
 from airpipe.protocol import AirbyteStateMessage, MessageType
+from airpipe.sources.postgres import Checkpoints, Table, saved_cursor, states_by_stream
 
 pytestmark = pytest.mark.postgres
 
@@ -518,7 +518,7 @@ def test_memory_stays_flat_on_a_large_table(db: Db, tmp_path: Path) -> None:
     catalog_file.write_bytes(
         msgspec.json.encode({"streams": [{"stream": {"name": "large", "namespace": db.schema, "json_schema": schema}}]})
     )
-    command = [sys.executable, "-m", "airpipe.connectors.builtin.postgres", "read", "--config", str(config), "--catalog", str(catalog_file)]
+    command = [sys.executable, "-m", "airpipe.sources.postgres", "read", "--config", str(config), "--catalog", str(catalog_file)]
     peak_file = tmp_path / "peak"
     # Started by a small process, not by pytest: a child's peak RSS counts the pages it shares
     # with its parent right after fork, and this pytest process is past 150 MB late in the suite.

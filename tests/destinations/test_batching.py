@@ -1,4 +1,4 @@
-"""The write loop the SQL destinations share (``airpipe.destinations.batching``), with tables that
+"""The write loop the SQL destinations share (``airpipe.destinations.loading.batching``), with tables that
 record what they are given: which rows came in a run at once (the bulk path), which one by one."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from msgspec.structs import astuple
 
-from airpipe.destinations import batching, blocks
-from airpipe.destinations.rows import RawIds, RowCodec
-from airpipe.destinations.sql import Column, Kind, StreamSpec
+from airpipe.destinations.loading import batching, blocks
+from airpipe.destinations.loading.rows import RawIds, RowCodec
+from airpipe.destinations.loading.sql import Column, Kind, StreamSpec
 from airpipe.protocol import DestinationSyncMode
 
 USERS = [Column("id", "id", Kind.INTEGER), Column("name", "name", Kind.STRING)]

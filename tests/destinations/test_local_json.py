@@ -12,8 +12,8 @@ import pytest
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import ConnectorProcess, Launcher
+from airpipe.connectors.local_paths import resolve_local_path
 from airpipe.destinations.local_json import file_name, local_root
-from airpipe.destinations.local_paths import resolve_local_path
 from airpipe.protocol import Status
 
 # PATHS

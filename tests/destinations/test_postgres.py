@@ -22,9 +22,9 @@ from psycopg2 import sql
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import Launcher
-from airpipe.destinations.pg_copy import MIN_RUN, PgTable
-from airpipe.destinations.rows import RowCodec
-from airpipe.destinations.sql import Column, Kind, StreamSpec
+from airpipe.destinations.loading.rows import RowCodec
+from airpipe.destinations.loading.sql import Column, Kind, StreamSpec
+from airpipe.destinations.postgres_copy import MIN_RUN, PgTable
 from airpipe.protocol import DestinationSyncMode, Status
 
 pytestmark = pytest.mark.postgres
@@ -670,7 +670,7 @@ def test_records_of_unknown_streams_fail_the_write(launcher: Launcher, db: Datab
     assert error.message == "input line 2 is a record of stream 'orders', which is not in the catalog"
 
 
-# EXTRACTED AT: where only the write COPYs into a table, runs of one time go without it (pg_copy.PgTable)
+# EXTRACTED AT: where only the write COPYs into a table, runs of one time go without it (postgres_copy.PgTable)
 
 A, B, C, D = 1700000000123, 1700000005456, 1700000009789, 1700000012001
 STAMPED = {"id": {"type": "integer"}, "s": {"type": "string"}, "n": {"type": "integer"}}

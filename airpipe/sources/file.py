@@ -1,6 +1,6 @@
 """File: one CSV or JSON-lines file, local or over http(s), as one stream.
 
-    python -m airpipe.connectors.builtin.file spec|check|discover|read ...
+    python -m airpipe.sources.file spec|check|discover|read ...
 
 ``url`` is either an http(s) URL, streamed from public addresses only unless
 ``AIRPIPE_ALLOW_PRIVATE_URLS=1`` (``file_http.py``), or a path inside the local root
@@ -41,10 +41,8 @@ from typing import IO, Any
 
 import msgspec
 
-from airpipe.connectors.builtin import file_http
-from airpipe.connectors.builtin.file_types import check_width, csv_converter, infer_csv, infer_jsonl, jsonl_decoder
 from airpipe.connectors.entrypoint import ConfigError, Source, main
-from airpipe.destinations.local_paths import local_root, open_local, resolve_local_path
+from airpipe.connectors.local_paths import local_root, open_local, resolve_local_path
 from airpipe.protocol import (
     AirbyteCatalog,
     AirbyteConnectionStatus,
@@ -61,6 +59,8 @@ from airpipe.protocol import (
     encode,
     encode_into,
 )
+from airpipe.sources import file_http
+from airpipe.sources.file_types import check_width, csv_converter, infer_csv, infer_jsonl, jsonl_decoder
 
 #: records per chunk of output lines
 CHUNK = 2000

@@ -1,4 +1,4 @@
-"""Rows of a whole run of records at once: the bulk path of ``airpipe.destinations.rows``.
+"""Rows of a whole run of records at once: the bulk path of ``airpipe.destinations.loading.rows``.
 
 A block of message lines is decoded in one msgspec call (``BulkRows.block_decoder``) into Structs
 whose record data is checked against the columns as ``RowCodec.decode_message`` checks it, and
@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from airpipe.destinations.sql import JSON_KINDS, Column, Kind
+from airpipe.destinations.loading.sql import JSON_KINDS, Column, Kind
 
 RAW_ID_FIELD, EXTRACTED_AT_FIELD = "raw_id", "extracted_at"
 #: msgspec encodes it as nothing at all (in an array, it leaves the comma before it)

@@ -1,6 +1,6 @@
 """Faker: a source of made-up users, products and purchases, and airpipe's benchmark source.
 
-    python -m airpipe.connectors.builtin.faker spec|check|discover|read ...
+    python -m airpipe.sources.faker spec|check|discover|read ...
 
 Records are a pure function of ``(seed, stream, id)``: the same config prints byte-identical
 record data, and raising ``count`` later only adds records. Every record's ``updated_at`` is

@@ -1,6 +1,6 @@
 """What the SQL destinations share: records as rows of values in column order.
 
-A value that does not fit its column (``airpipe.destinations.sql``) is stored as NULL and noted in
+A value that does not fit its column (``airpipe.destinations.loading.sql``) is stored as NULL and noted in
 ``_airbyte_meta`` as Airbyte notes it, ``{"field": "age", "change": "NULLED", "reason":
 "DESTINATION_TYPECAST_ERROR"}``; never fatal. A string column takes any value (a non-string is
 stored as its JSON text, as Airbyte does); an integer column takes integers of 64 bits and integral
@@ -15,8 +15,8 @@ types as it decodes. Only a record it rejects is decoded again, generically, and
 value (``RowCodec.convert``): the slow path is taken by bad records only.
 
 The same decoding is done a block of lines at a time (``RowCodec.bulk``, for
-``airpipe.destinations.batching``), and the rows of a run of records made at once: see
-``airpipe.destinations.bulk_rows``.
+``airpipe.destinations.loading.batching``), and the rows of a run of records made at once: see
+``airpipe.destinations.loading.bulk_rows``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec.structs import astuple
 
-from airpipe.destinations.bulk_rows import RAW_ID_FIELD, BulkRows, message_type
-from airpipe.destinations.sql import DATA, INT64_MAX, INT64_MIN, JSON_KINDS, Column, Kind
+from airpipe.destinations.loading.bulk_rows import RAW_ID_FIELD, BulkRows, message_type
+from airpipe.destinations.loading.sql import DATA, INT64_MAX, INT64_MIN, JSON_KINDS, Column, Kind
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -49,7 +49,7 @@ class RawIds:
     two rows of a write has the greater id (dedup takes the latest by it).
 
     ``next()`` gives the next one: the bulk path's decoder takes one for each row it decodes (see
-    ``airpipe.destinations.bulk_rows``). A row added alone takes one with ``take()``; a row decoded
+    ``airpipe.destinations.loading.bulk_rows``). A row added alone takes one with ``take()``; a row decoded
     before it then comes after it, and gets a new id from ``keep_order``. The ids are made in C a
     4096 at a time, from a shared prefix and their last three digits (formatting each cost more
     than anything else the bulk path does per row); as strings of one length, they sort as they
@@ -159,7 +159,7 @@ class RowCodec:
     ``big_numbers=False`` turns numbers beyond 64 bits into floats (for SQLite); ``raw_ids`` are
     the table's, for the rows of the bulk path.
 
-    ``bulk`` is the bulk path (``airpipe.destinations.bulk_rows``), or None if this stream's
+    ``bulk`` is the bulk path (``airpipe.destinations.loading.bulk_rows``), or None if this stream's
     records take the per-line path.
     """
 

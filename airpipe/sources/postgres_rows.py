@@ -33,8 +33,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from airpipe.connectors.builtin.postgres_catalog import INTEGER_TYPES, NUMBER_TYPES, Column, Table
 from airpipe.protocol import encode
+from airpipe.sources.postgres_catalog import INTEGER_TYPES, NUMBER_TYPES, Column, Table
 
 #: a chunk of rows holds about this many bytes of JSON (sized from the last chunk's)
 BATCH_BYTES = 2 << 20

@@ -16,7 +16,7 @@ A union with "null" is its other type (every column is nullable); Airbyte's ``We
 ``$ref``s are understood. Each table also has ``_airbyte_raw_id``, ``_airbyte_extracted_at`` and
 ``_airbyte_meta`` (``{"changes": [...]}``). A stream whose schema declares no properties is stored
 whole, as JSON, in one column ``_airbyte_data``; otherwise properties the schema does not declare
-are not stored (as in Airbyte's typed tables). How values become rows is ``airpipe.destinations.rows``.
+are not stored (as in Airbyte's typed tables). How values become rows is ``airpipe.destinations.loading.rows``.
 
 A column is named as its property, made unique: a name the database cannot hold is cut (and given
 a hash of the whole), and a name taken already (an ``_airbyte_*`` column, or a name equal to an

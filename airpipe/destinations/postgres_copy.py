@@ -34,9 +34,9 @@ import msgspec
 import psycopg2
 from psycopg2 import sql
 
-from airpipe.destinations.bulk_rows import EXTRACTED_AT_FIELD
-from airpipe.destinations.rows import ExtractedAt, RawIds, meta_json
-from airpipe.destinations.sql import EXTRACTED_AT, META, RAW_ID, Column, StreamSpec
+from airpipe.destinations.loading.bulk_rows import EXTRACTED_AT_FIELD
+from airpipe.destinations.loading.rows import ExtractedAt, RawIds, meta_json
+from airpipe.destinations.loading.sql import EXTRACTED_AT, META, RAW_ID, Column, StreamSpec
 from airpipe.protocol import DestinationSyncMode
 
 _COPY_OPTIONS = sql.SQL("(FORMAT csv, ESCAPE '\\', NULL 'null')")

@@ -1,4 +1,4 @@
-"""The bulk path of ``airpipe.destinations.batching``: a block of whole input lines decoded in one
+"""The bulk path of ``airpipe.destinations.loading.batching``: a block of whole input lines decoded in one
 call, and each run of records of one stream added to its table at once.
 
 Lines are decoded from the first not yet taken with the current stream's decoder
@@ -25,11 +25,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from airpipe.destinations.messages import checked_text
-from airpipe.destinations.rows import source_changes
+from airpipe.destinations.loading.messages import checked_text
+from airpipe.destinations.loading.rows import source_changes
 
 if TYPE_CHECKING:
-    from airpipe.destinations.batching import Pump
+    from airpipe.destinations.loading.batching import Pump
 
 #: a block whose records change stream more often than this is read line by line from there on,
 #: and so are the next PER_LINE_BLOCKS blocks: each change costs a decoding that fails and a record

@@ -24,7 +24,7 @@ from typing import IO, Any
 import msgspec
 
 from airpipe.connectors.entrypoint import ConfigError
-from airpipe.destinations.local_paths import link_refused, open_local
+from airpipe.connectors.local_paths import link_refused, open_local
 from airpipe.protocol import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, DestinationSyncMode
 
 WRITE_BUFFER = 1 << 20

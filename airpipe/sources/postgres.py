@@ -1,6 +1,6 @@
 """PostgreSQL: every table and view of the chosen schemas, read in full or by a cursor column.
 
-    python -m airpipe.connectors.builtin.postgres spec|check|discover|read ...
+    python -m airpipe.sources.postgres spec|check|discover|read ...
 
 Streams. One stream per table, partitioned table, view, materialized view or foreign table the
 user may SELECT from, in the configured ``schemas``; the namespace is the schema. Partitions are
@@ -9,7 +9,7 @@ left out: their rows are read through their parent. Column types map to JSON Sch
 
 Reading. The server renders each row as JSON text and a background thread fetches it a chunk of a
 few MB ahead of the encoder, a range of pages at a time for a table, else from a named cursor (see
-``airpipe.connectors.builtin.postgres_rows``). Each chunk becomes one bytes object of RECORD lines
+``airpipe.sources.postgres_rows``). Each chunk becomes one bytes object of RECORD lines
 by concatenation: no row is decoded or encoded in Python, and memory stays constant whatever the
 table size (about 55 MB). Measured on 1M rows of 10 mixed columns: COPY (SELECT row_to_json ...)
 TO STDOUT calls back into Python for each row, so streaming it to a generator needs a thread that
@@ -35,8 +35,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from airpipe.connectors import pg
-from airpipe.connectors.builtin import postgres_rows
-from airpipe.connectors.builtin.postgres_catalog import CURSOR_TYPES, Column, Table, list_tables
 from airpipe.connectors.entrypoint import ConfigError, Source, main
 from airpipe.protocol import (
     AirbyteCatalog,
@@ -56,6 +54,8 @@ from airpipe.protocol import (
     SyncMode,
     encode,
 )
+from airpipe.sources import postgres_rows
+from airpipe.sources.postgres_catalog import CURSOR_TYPES, Column, Table, list_tables
 
 SPEC = ConnectorSpecification(
     documentation_url="https://docs.airbyte.com/integrations/sources/postgres",

@@ -11,7 +11,7 @@
             the STATE messages that arrived before the cut are echoed, exactly as they came
 
 Input is read in blocks of whole lines, and a block is decoded in one call where it can be (the
-bulk path, ``airpipe.destinations.blocks``): each run of records of one stream is made rows in C
+bulk path, ``airpipe.destinations.loading.blocks``): each run of records of one stream is made rows in C
 loops and given to ``Table.add_rows`` at once. Any line that is not such a record (a state, a record
 of another stream, a record with a value that does not fit) goes through the per-line path
 (``Pump.lines``), as does a block that does not decode into one message per line; so errors name
@@ -24,7 +24,7 @@ The backend (``Loader``, ``Table``) only buffers rows and writes them; the bookk
   ``Loader.finish``, which swaps the new tables in; of those only the latest per stream is kept.
 - With ``background=True`` batches are loaded by a thread while the next one is being decoded
   (at most one batch loads while one waits), so decoding and the database work side by side
-  (``airpipe.destinations.committer``).
+  (``airpipe.destinations.loading.committer``).
 - End of input commits, unless the process that started us is gone (``lifeline``: then the input
   ended because the sync died); an error or SIGTERM (SystemExit, see the entrypoint) interrupts the load
   in progress and calls ``Loader.abort``, which must leave the tables as the last commit left them.
@@ -41,12 +41,12 @@ from typing import IO, Any, Protocol
 
 import msgspec
 
-from airpipe.destinations.blocks import Block, input_blocks
-from airpipe.destinations.committer import Committer
-from airpipe.destinations.lifeline import check_parent
-from airpipe.destinations.messages import decode_message, not_a_message
-from airpipe.destinations.rows import Mismatch, RowCodec, source_changes
-from airpipe.destinations.sql import StreamSpec
+from airpipe.destinations.loading.blocks import Block, input_blocks
+from airpipe.destinations.loading.committer import Committer
+from airpipe.destinations.loading.lifeline import check_parent
+from airpipe.destinations.loading.messages import decode_message, not_a_message
+from airpipe.destinations.loading.rows import Mismatch, RowCodec, source_changes
+from airpipe.destinations.loading.sql import StreamSpec
 from airpipe.protocol import DestinationSyncMode
 
 #: a state waits at most about this long (seconds) for its batch to be cut while input streams in

@@ -1,4 +1,4 @@
-"""Runs ``Loader.load`` on the batches ``airpipe.destinations.batching`` cuts, in order: in a
+"""Runs ``Loader.load`` on the batches ``airpipe.destinations.loading.batching`` cuts, in order: in a
 background thread (so that decoding the next batch and the database work side by side) or inline.
 At most one batch loads while one waits. The states of a committed batch are collected for ``echo``.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airpipe.destinations.batching import Loader
+    from airpipe.destinations.loading.batching import Loader
 
 
 class Committer:

@@ -1,0 +1,1 @@
+"""The loading machinery the built-in destinations share: batches, rows, SQL naming, the committer."""
