@@ -42,6 +42,7 @@ from airpipe.connectors.local_paths import local_root, resolve_local_path
 from airpipe.destinations.loading.blocks import input_blocks
 from airpipe.destinations.loading.lifeline import check_parent
 from airpipe.destinations.loading.messages import Message, Record, decode_lines, decode_message, not_a_message
+from airpipe.destinations.loading.state_gate import StateGate
 from airpipe.destinations.local_json_files import Directory, StreamFile, file_name, open_files
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
 
@@ -113,14 +114,14 @@ class LocalJson(Destination):
         directory = Directory(destination_dir(config), local_root())
         try:
             files = open_files(directory, catalog)
-            pump = _Pump(files)
+            writer = _Writer(files)
             try:
-                yield from pump.run(input)
+                yield from writer.run(input)
                 check_parent()  # input also ends when the worker was killed: then commit nothing
                 for file in files.values():
                     file.commit()
                 directory.fsync()  # the renames
-                yield from pump.finish()
+                yield from writer.finish()
             except BaseException:
                 for file in files.values():
                     file.abort()
@@ -129,7 +130,7 @@ class LocalJson(Destination):
             directory.close()
 
 
-class _Pump:
+class _Writer:
     """Input blocks in, records appended to their files, states out once their data is on disk.
 
     A block of whole lines is decoded in one call (``decode_lines``) and each run of records
@@ -141,11 +142,8 @@ class _Pump:
     def __init__(self, files: dict[str, StreamFile]) -> None:
         self.files = files
         self.writes = {name: file.file.write for name, file in files.items()}
-        self.overwritten = {name for name, file in files.items() if file.mode is DestinationSyncMode.overwrite}
-        self.ready: list[bytes] = []  # states whose data needs only an fsync
-        # States that also need the overwrite renames at the end: only the latest per stream (None:
-        # global or legacy) is kept, since each supersedes the one before and memory must stay bounded.
-        self.held: dict[str | None, bytes] = {}
+        # pending: states whose data needs only an fsync; held: those that need the overwrite renames at the end
+        self.states = StateGate({name for name, file in files.items() if file.mode is DestinationSyncMode.overwrite})
         self.format, self.ids = record_line_format(), itertools.count()
         self.last_sync = time.monotonic()
         self.lines = 0  # input lines before the block being written
@@ -153,26 +151,25 @@ class _Pump:
     def run(self, input: IO[bytes]) -> Iterator[bytes]:
         for block in input_blocks(input):
             if block is None:  # the input is idle: commit waiting states now, it costs no throughput
-                if self.ready:
+                if self.states.pending:
                     yield from self.sync()
                 continue
             lines = self.fast(block)
             if lines is None:
                 self.slow(block)
-            if self.ready and time.monotonic() - self.last_sync >= COMMIT_INTERVAL:
+            if self.states.pending and time.monotonic() - self.last_sync >= COMMIT_INTERVAL:
                 yield from self.sync()
             self.lines += lines if lines is not None else block.count(b"\n")
 
     def sync(self) -> Iterator[bytes]:
         for file in self.files.values():
             file.sync()
-        yield from self.ready
-        self.ready.clear()
+        yield from self.states.take_pending()
         self.last_sync = time.monotonic()
 
     def finish(self) -> Iterator[bytes]:
-        yield from self.ready
-        yield from self.held.values()
+        yield from self.states.take_pending()
+        yield from self.states.held_states()
 
     def fast(self, block: bytes) -> int | None:
         """Write ``block`` if every line is a message and every record of a known stream; returns
@@ -237,11 +234,7 @@ class _Pump:
         if message.type == "STATE" and message.state is not None:
             stream = message.state.stream
             name = stream.stream_descriptor.name if stream is not None else None
-            if (name in self.overwritten) if name is not None else bool(self.overwritten):
-                self.held.pop(name, None)
-                self.held[name] = line + b"\n"
-            else:
-                self.ready.append(line + b"\n")
+            self.states.add(name, line)
 
 
 _TYPE, _STREAM, _EMITTED_AT, _DATA = (attrgetter(name) for name in ("type", "stream", "emitted_at", "data"))

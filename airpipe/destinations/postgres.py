@@ -50,6 +50,7 @@ from psycopg2 import errors, sql
 from airpipe.connectors import pg
 from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.destinations.loading import batching
+from airpipe.destinations.loading.contract import BATCH_SIZE_PROPERTY, DEFAULT_BATCH_ROWS, Target
 from airpipe.destinations.loading.rows import RowCodec
 from airpipe.destinations.loading.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, fit_name
 from airpipe.destinations.postgres_copy import PgLoader, PgTable
@@ -77,7 +78,7 @@ SPEC = ConnectorSpecification(
                 "examples": ["public"],
                 "order": 3,
             },
-            batch_size=batching.BATCH_SIZE_PROPERTY,
+            batch_size=BATCH_SIZE_PROPERTY,
         ),
     },
 )
@@ -125,7 +126,7 @@ class Postgres(Destination):
         connection = connect(config)
         try:
             targets, loader = prepare(connection, catalog, config.get("schema") or "public")
-            batch_rows = config.get("batch_size") or batching.DEFAULT_BATCH_ROWS
+            batch_rows = config.get("batch_size") or DEFAULT_BATCH_ROWS
             yield from batching.write(input, targets, loader, batch_rows=batch_rows, background=True)
         finally:
             connection.close()
@@ -142,9 +143,9 @@ def connect(config: dict[str, Any]) -> Any:
 # TABLES
 
 
-def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: str) -> tuple[list[batching.Target], PgLoader]:
+def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: str) -> tuple[list[Target], PgLoader]:
     """Create or update every stream's table (and staging tables) in one transaction."""
-    targets: list[batching.Target] = []
+    targets: list[Target] = []
     places: dict[tuple[str, str], str] = {}
     nulls_not_distinct = connection.server_version >= 150000
     specs = [StreamSpec.of(configured, _fit) for configured in catalog.streams]
@@ -171,7 +172,7 @@ def prepare(connection: Any, catalog: ConfiguredAirbyteCatalog, default_schema: 
                     table.staging = sql.Identifier(f"_airbyte_batch_{i}")
                     table.merge = _merge(cursor, table, columns, nulls_not_distinct)
             table.set_columns(columns)
-            targets.append(batching.Target(spec, RowCodec(columns, raw_ids=table.raw_ids), table))
+            targets.append(Target(spec, RowCodec(columns, raw_ids=table.raw_ids), table))
     connection.commit()
     return targets, PgLoader(connection, [t.table for t in targets])
 

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections import deque
 from collections.abc import Sequence
-from itertools import compress, count, islice, repeat
-from operator import ge, ne, sub
+from itertools import repeat
 from typing import Any
 
 import msgspec
@@ -35,6 +33,7 @@ import psycopg2
 from psycopg2 import sql
 
 from airpipe.destinations.loading.bulk_rows import EXTRACTED_AT_FIELD
+from airpipe.destinations.loading.in_c import COMMA, NEWLINE, at_least, changes_at, set_each
 from airpipe.destinations.loading.rows import ExtractedAt, RawIds, meta_json
 from airpipe.destinations.loading.sql import EXTRACTED_AT, META, RAW_ID, Column, StreamSpec
 from airpipe.protocol import DestinationSyncMode
@@ -43,7 +42,6 @@ _COPY_OPTIONS = sql.SQL("(FORMAT csv, ESCAPE '\\', NULL 'null')")
 _COPY_CHUNK = 1 << 20
 _SET_DEFAULT = sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}")
 _encode, _encode_into = msgspec.json.encode, msgspec.json.Encoder().encode_into
-_consume = deque(maxlen=0).extend
 #: rows of a run emitted at one time go without their extracted at once the run is this long: a
 #: segment costs an ALTER TABLE and a COPY (about 0.3 ms of the server's time), a timestamp parsed
 #: about 1.5 µs
@@ -52,8 +50,10 @@ MIN_RUN = 512
 
 class PgTable:
     """A stream's rows as COPY CSV lines: ``raw_id,<the values as a JSON array without brackets>,"extracted_at"``,
-    in ``segments``, each ``(tail, lines)``: ``tail`` None for lines as above, else the ``"extracted_at"\\n``
-    their lines all leave out. Rows with changes in ``changed``, with ``"meta",`` after the raw id."""
+    in ``segments``, each ``(omitted, lines)``: ``omitted`` None for lines as above, else the
+    ``"extracted_at"\\n`` their lines all leave out (the column's default while they load). A line's
+    ``tail`` is what ends it: its extracted at and newline, or a newline alone where it is omitted.
+    Rows with changes in ``changed``, with ``"meta",`` after the raw id."""
 
     def __init__(self, spec: StreamSpec, schema: str, name: str) -> None:
         self.spec = spec
@@ -63,7 +63,7 @@ class PgTable:
         self.segments: list[tuple[bytes | None, bytearray]] = [(None, bytearray())]  # the last one is added to
         self.changed = bytearray()
         self.raw_ids = RawIds()
-        self.default: bytes | None = None  # the tail whose time is the default of the column (see load)
+        self.default: bytes | None = None  # the omitted extracted at the column now defaults to (see load)
         self._extracted_at = ExtractedAt()
         self._emitted_at: Any = None
         self._tail = b""  # the end of a line for rows emitted at _emitted_at: the extracted at
@@ -98,11 +98,11 @@ class PgTable:
         # newline if the segment leaves the extracted at out)
         position = len(buffer) - 1
         _encode_into(values, buffer, position)
-        buffer[position] = 44
+        buffer[position] = COMMA
         if tail is None:
-            buffer[-1] = 10
+            buffer[-1] = NEWLINE
         else:
-            buffer[-1] = 44
+            buffer[-1] = COMMA
             buffer += tail
 
     def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
@@ -122,12 +122,11 @@ class PgTable:
             return
         # runs: the first and the last may go on in the rows added before and after; the others
         # leave the extracted at out only if long enough themselves (a Python loop over those only)
-        starts = [0, *compress(count(1), map(ne, emitted_ats, islice(emitted_ats, 1, None)))]
+        starts = [0, *changes_at(emitted_ats)]
         ends = [*starts[1:], n]
         self._add_run(rows[: ends[0]], first)
         position = ends[0]
-        inner = zip(starts[1:-1], ends[1:-1], strict=True)
-        for start, end in compress(inner, map(ge, map(sub, ends[1:-1], starts[1:-1]), repeat(MIN_RUN))):
+        for start, end in at_least(starts[1:-1], ends[1:-1], MIN_RUN):
             self._add_each(rows[position:start], emitted_ats[position:start])
             self._add_run(rows[start:end], emitted_ats[start])
             position = end
@@ -147,7 +146,7 @@ class PgTable:
         if not rows:
             return
         known = {e: msgspec.Raw(self._make_tail(e)[:-1]) for e in set(emitted_ats)}
-        _consume(map(setattr, rows, repeat(EXTRACTED_AT_FIELD), map(known.__getitem__, emitted_ats)))
+        set_each(rows, EXTRACTED_AT_FIELD, map(known.__getitem__, emitted_ats))
         self._join(self._lines(None), rows, b"\n", b"]")
         self._run = (emitted_ats[-1], 0)  # not counted: the rows added next are of another run (or few)
 
@@ -182,14 +181,14 @@ class PgTable:
             return None, self._lines(tail)
         return tail, self._lines(None)
 
-    def _lines(self, tail: bytes | None) -> bytearray:
-        """The lines of a segment of ``tail`` (see ``segments``), the open one if it is of it."""
-        open_tail, lines = self.segments[-1]
-        if open_tail != tail:
+    def _lines(self, omitted: bytes | None) -> bytearray:
+        """The lines of a segment that omits ``omitted`` (see ``segments``), the open one if it does."""
+        open_omitted, lines = self.segments[-1]
+        if open_omitted != omitted:
             if lines:
-                self.segments.append((tail, bytearray()))
+                self.segments.append((omitted, bytearray()))
             else:
-                self.segments[-1] = (tail, lines)
+                self.segments[-1] = (omitted, lines)
             lines = self.segments[-1][1]
         return lines
 
@@ -212,13 +211,13 @@ class PgTable:
 
     def load(self, cursor: Any, rows: tuple[list[tuple[bytes | None, bytearray]], bytearray, bool]) -> None:
         segments, changed, controls = rows
-        for tail, lines in segments:
+        for omitted, lines in segments:
             if not lines:
                 continue
-            if tail is not None and tail != self.default:  # the default stays set across batches
-                cursor.execute(_SET_DEFAULT.format(self.staging, sql.Identifier(EXTRACTED_AT), sql.Literal(tail[1:-2].decode())))
-                self.default = tail
-            cursor.copy_expert(self.copy if tail is None else self.copy_filled, _file(lines, controls), size=_COPY_CHUNK)
+            if omitted is not None and omitted != self.default:  # the default stays set across batches
+                cursor.execute(_SET_DEFAULT.format(self.staging, sql.Identifier(EXTRACTED_AT), sql.Literal(omitted[1:-2].decode())))
+                self.default = omitted
+            cursor.copy_expert(self.copy if omitted is None else self.copy_filled, _file(lines, controls), size=_COPY_CHUNK)
         if changed:
             cursor.copy_expert(self.copy_changed, _file(changed, controls), size=_COPY_CHUNK)
         if self.merge is not None:

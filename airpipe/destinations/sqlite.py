@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections import deque
 from collections.abc import Iterator, Sequence
 from itertools import repeat
 from operator import add, attrgetter
@@ -44,6 +43,8 @@ from airpipe.connectors.entrypoint import ConfigError, Destination, main
 from airpipe.connectors.local_paths import local_root, resolve_local_path
 from airpipe.destinations.loading import batching
 from airpipe.destinations.loading.bulk_rows import EXTRACTED_AT_FIELD
+from airpipe.destinations.loading.contract import BATCH_SIZE_PROPERTY, DEFAULT_BATCH_ROWS, Target
+from airpipe.destinations.loading.in_c import set_each
 from airpipe.destinations.loading.rows import ExtractedAt, RawIds, RowCodec, meta_json
 from airpipe.destinations.loading.sql import AIRBYTE_COLUMNS, EXTRACTED_AT, META, RAW_ID, Column, Kind, StreamSpec, ascii_fold, fit_name
 from airpipe.protocol import AirbyteConnectionStatus, ConfiguredAirbyteCatalog, ConnectorSpecification, DestinationSyncMode, Status
@@ -68,13 +69,12 @@ SPEC = ConnectorSpecification(
                 "format": "local-path",
                 "examples": ["/local/airbyte.db"],
             },
-            "batch_size": batching.BATCH_SIZE_PROPERTY,
+            "batch_size": BATCH_SIZE_PROPERTY,
         },
     },
 )
 
 _NO_CHANGES = meta_json(None)
-_consume = deque(maxlen=0).extend
 
 _TYPES = {
     Kind.STRING: "TEXT", Kind.TIMESTAMP: "TEXT", Kind.DATE: "TEXT", Kind.INTEGER: "INTEGER", Kind.NUMBER: "REAL",
@@ -106,7 +106,7 @@ class Sqlite(Destination):
         connection = connect(database_path(config))
         try:
             targets, loader = prepare(connection, catalog)
-            batch_rows = config.get("batch_size") or batching.DEFAULT_BATCH_ROWS
+            batch_rows = config.get("batch_size") or DEFAULT_BATCH_ROWS
             yield from batching.write(input, targets, loader, batch_rows=batch_rows)
         finally:
             connection.close()
@@ -151,9 +151,9 @@ def _kind(declared: str) -> Kind:
 # TABLES
 
 
-def prepare(connection: sqlite3.Connection, catalog: ConfiguredAirbyteCatalog) -> tuple[list[batching.Target], SqliteLoader]:
+def prepare(connection: sqlite3.Connection, catalog: ConfiguredAirbyteCatalog) -> tuple[list[Target], SqliteLoader]:
     """Create or update every stream's table (and staging tables) in one transaction."""
-    targets: list[batching.Target] = []
+    targets: list[Target] = []
     names: dict[str, str] = {}
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -175,7 +175,7 @@ def prepare(connection: sqlite3.Connection, catalog: ConfiguredAirbyteCatalog) -
                     table.staging = f"temp.{_quote(f'_airbyte_batch_{i}')}"
                     table.merge = _merge(connection, table, columns)
             table.set_columns(columns)
-            targets.append(batching.Target(spec, RowCodec(columns, big_numbers=False, raw_ids=table.raw_ids), table))
+            targets.append(Target(spec, RowCodec(columns, big_numbers=False, raw_ids=table.raw_ids), table))
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -277,14 +277,14 @@ class SqliteTable:
         """``add`` for rows without changes, from ``BulkRows.ready``: each becomes a tuple in C loops
         (SQLite stores control characters as they are)."""
         for field, get in self._date_fields:  # ISO 8601 text
-            _consume(map(setattr, rows, repeat(field), [None if v is None else v.isoformat() for v in map(get, rows)]))
+            set_each(rows, field, [None if v is None else v.isoformat() for v in map(get, rows)])
         self.raw_ids.keep_order(rows)
         if emitted_ats.count(emitted_ats[0]) == len(emitted_ats):
             ats: Any = repeat(self._make_tail(emitted_ats[0], None)[0])
         else:  # records come a few per millisecond: a run has few times
             known = {e: self._make_tail(e, None)[0] for e in set(emitted_ats)}
             ats = map(known.__getitem__, emitted_ats)
-        _consume(map(setattr, rows, repeat(EXTRACTED_AT_FIELD), ats))
+        set_each(rows, EXTRACTED_AT_FIELD, ats)
         self.rows += map(add, map(astuple, rows), repeat((_NO_CHANGES,)))
 
     def _make_tail(self, emitted_at: int | float | None, changes: list[Any] | None) -> tuple[str, str]:

@@ -34,67 +34,31 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import IO, Any, Protocol
+from typing import IO
 
 import msgspec
 
-from airpipe.destinations.loading.blocks import Block, input_blocks
+from airpipe.destinations.loading.blocks import PER_LINE_BLOCKS, Block, input_blocks
 from airpipe.destinations.loading.committer import Committer
+from airpipe.destinations.loading.contract import (  # the contract's names, for the destinations that import them from here
+    BATCH_BYTES,
+    BATCH_SIZE_PROPERTY,
+    COMMIT_INTERVAL,
+    DEFAULT_BATCH_ROWS,
+    Loader,
+    StreamKey,
+    Table,
+    Target,
+)
 from airpipe.destinations.loading.lifeline import check_parent
 from airpipe.destinations.loading.messages import decode_message, not_a_message
-from airpipe.destinations.loading.rows import Mismatch, RowCodec, source_changes
-from airpipe.destinations.loading.sql import StreamSpec
+from airpipe.destinations.loading.rows import Mismatch, source_changes
+from airpipe.destinations.loading.state_gate import StateGate
 from airpipe.protocol import DestinationSyncMode
 
-#: a state waits at most about this long (seconds) for its batch to be cut while input streams in
-COMMIT_INTERVAL = 1.0
-#: a batch is cut after this much input, whatever its number of rows (bounds the memory)
-BATCH_BYTES = 8 << 20
-DEFAULT_BATCH_ROWS = 20_000
-#: the destinations' ``batch_size`` setting, in their specs
-BATCH_SIZE_PROPERTY = {
-    "title": "Batch size",
-    "description": "Records per transaction (a batch is also cut after 8 MiB of input, or when the input pauses).",
-    "type": "integer",
-    "minimum": 1,
-    "default": DEFAULT_BATCH_ROWS,
-}
-
-
-class Table(Protocol):
-    """One stream's destination table, buffering the rows of the batch being built."""
-
-    def add(self, values: Sequence[Any], emitted_at: int | float | None, changes: list[Any] | None) -> None: ...
-
-    def add_rows(self, rows: list[Any], emitted_ats: list[int | float | None], controls: bool) -> None:
-        """``add`` for a run of rows without changes, made by ``BulkRows.ready`` (as is ``controls``)."""
-
-    def take(self) -> Any:
-        """The rows buffered since the last take (None if there are none), as ``Loader.load`` wants them."""
-
-
-class Loader(Protocol):
-    def load(self, batch: list[tuple[Any, Any]]) -> None:
-        """Write each (table, rows) and commit. Runs in the background thread if there is one."""
-
-    def finish(self) -> None:
-        """After the last load: swap the overwritten tables in, and commit."""
-
-    def interrupt(self) -> None:
-        """Called from the main thread while ``load`` may be running: make it stop soon."""
-
-    def abort(self) -> None:
-        """After an error or a kill, once no load is running: roll back, remove staging tables."""
-
-
-@dataclass
-class Target:
-    spec: StreamSpec
-    codec: RowCodec
-    table: Any  # a Table
+__all__ = ["BATCH_BYTES", "BATCH_SIZE_PROPERTY", "COMMIT_INTERVAL", "DEFAULT_BATCH_ROWS", "Loader", "Table", "Target", "write"]
 
 
 # INPUT: the slow path reads messages with messages.decode_message; the fast paths with RowCodec's decoders
@@ -136,40 +100,47 @@ class Pump:
             by_name.setdefault(target.spec.name, []).append(target)
         # a record without the namespace of its stream (or with another) still finds a stream of its name, if only one
         self.by_name = {name: found[0] for name, found in by_name.items() if len(found) == 1}
-        self.overwritten = {t.spec.key for t in targets if t.spec.mode is DestinationSyncMode.overwrite}
         self.committer = committer
         self.batch_rows = batch_rows
-        self.pending: list[bytes] = []  # states received since the last cut
-        self.held: dict[Any, bytes] = {}  # states that wait for Loader.finish (latest per stream)
-        self.record_key: tuple[str | None, str] | None = None  # (namespace, stream) of the last record decoded slowly
+        self.states = StateGate({t.spec.key for t in targets if t.spec.mode is DestinationSyncMode.overwrite})
+        self.slow_stream: StreamKey = (None, None)  # (namespace, stream) as the last record of the slow path named them
         self.rows = self.size = 0  # rows and input bytes in the batch
-        self.number = 0  # input lines read
+        self.number = 0  # input lines read before the current block
         self.waiting_since = 0.0  # when the first state since the last cut came
         # the stream of the record before, and (namespace, stream) as its records name it: the fast paths' guess
         self.target = next(iter(self.targets.values()), None)
-        self.key: tuple[str | None, str | None] = self.target.spec.key if self.target is not None else (None, None)
-        self.per_line_blocks = 0
+        self.stream: StreamKey = self.target.spec.key if self.target is not None else (None, None)
+        self.per_line_blocks = 0  # blocks still to read line by line (``blocks.MAX_SWITCHES``)
 
     def run(self, input: IO[bytes]) -> Iterator[bytes]:
         committer = self.committer
         for block in input_blocks(input):
             if block is None:  # the input pauses: commit and echo what waits, it costs no throughput
-                if self.pending:
+                if self.states.pending:
                     self.cut()
                 # the batches in flight too (their states must not wait for more input), unless more comes
                 committer.wait(until_readable=input)
                 yield from committer.echo()
             elif self.per_line_blocks:
                 self.per_line_blocks -= 1
-                yield from self.lines(block.split(b"\n")[:-1])
+                lines = block.split(b"\n")
+                lines.pop()
+                yield from self.lines(lines, self.number)
+                self.number += len(lines)
             else:
-                yield from Block(self, block).run()
+                bulk = Block(block)
+                if (yield from bulk.run(self, self.number)):
+                    self.per_line_blocks = PER_LINE_BLOCKS
+                self.number += bulk.count
         check_parent()  # the input also ends when the worker was killed: then commit nothing more
         self.cut()
         committer.wait()
         committer.loader.finish()
         yield from committer.echo()
-        yield from self.held.values()
+        yield from self.states.held_states()
+
+    def room(self) -> int:
+        return self.batch_rows - self.rows
 
     def added(self, rows: int, size: float) -> Iterator[bytes]:
         """Rows were added: cut the batch if it is full."""
@@ -179,11 +150,12 @@ class Pump:
             self.cut()
             yield from self.committer.echo()
 
-    def lines(self, lines: Iterable[bytes]) -> Iterator[bytes]:
-        """The per-line path (its loop keeps its state in locals: it runs per line)."""
+    def lines(self, lines: Iterable[bytes], before: int) -> Iterator[bytes]:
+        """The per-line path for ``lines``, which follow ``before`` input lines (for the line
+        numbers of errors). Its loop keeps its state in locals: it runs per line."""
         committer, batch_rows = self.committer, self.batch_rows
-        number, rows, size, target = self.number, self.rows, self.size, self.target
-        namespace, name = self.key
+        number, rows, size, target = before, self.rows, self.size, self.target
+        namespace, name = self.stream
         if target is not None:
             decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
         else:  # no streams: every record is an error, found on the slow path
@@ -216,24 +188,24 @@ class Pump:
                 rows += 1
                 size += len(line)
                 cut = rows >= batch_rows or size >= BATCH_BYTES
-                if decoded is not target or (namespace, name) != self.record_key:
+                if decoded is not target or (namespace, name) != self.slow_stream:
                     target = self.target = decoded
                     decode, values_of, add = target.codec.decode_message, target.codec.values, target.table.add
-                    assert self.record_key is not None
-                    self.key = namespace, name = self.record_key  # as the records name it (a namespace may be left out)
+                    self.stream = namespace, name = self.slow_stream  # as the records name it (a namespace may be left out)
             elif decoded:  # a state to echo after the next commit: cut only if the first one has waited long
                 now = time.monotonic()
-                if len(self.pending) == 1:
+                if len(self.states.pending) == 1:
                     self.waiting_since = now
                 cut = now - self.waiting_since >= COMMIT_INTERVAL
             if cut:
                 self.cut()
                 rows = size = 0
                 yield from committer.echo()
-        self.number, self.rows, self.size = number, rows, size
+        self.rows, self.size = rows, size
 
     def decode(self, line: bytes, number: int) -> Target | bool | None:
-        """A record: added to its table, returns its target. A state: kept, returns True. Else None."""
+        """A record: added to its table, returns its target. A state: kept, returns True if it is
+        pending (it waits for the next cut), None if held to the end. Anything else: None."""
         try:
             message = decode_message(line)
         except msgspec.DecodeError as exc:
@@ -245,7 +217,7 @@ class Pump:
             target = self.targets.get((record.namespace, record.stream)) or self.by_name.get(record.stream)
             if target is None:
                 raise ValueError(f"input line {number} is a record of stream {record.stream!r}, which is not in the catalog")
-            self.record_key = (record.namespace, record.stream)
+            self.slow_stream = (record.namespace, record.stream)
             values, changes = target.codec.convert(_decode_any(record.data))
             source = source_changes(record.meta)
             target.table.add(values, record.emitted_at, source + changes if source else changes or None)
@@ -256,17 +228,11 @@ class Pump:
             if key is not None and key not in self.targets and stream is not None:
                 found = self.by_name.get(stream.stream_descriptor.name)
                 key = found.spec.key if found is not None else key
-            if (key in self.overwritten) if key is not None else bool(self.overwritten):
-                self.held.pop(key, None)
-                self.held[key] = line + b"\n"
-                return None
-            self.pending.append(line + b"\n")
-            return True
+            return self.states.add(key, line) or None
         return None
 
     def cut(self) -> None:
         batch = [(t.table, rows) for t in self.targets.values() if (rows := t.table.take()) is not None]
-        if batch or self.pending:
-            self.committer.submit(batch, self.pending)
-            self.pending = []
+        if batch or self.states.pending:
+            self.committer.submit(batch, self.states.take_pending())
         self.rows = self.size = 0

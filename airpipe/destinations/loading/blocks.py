@@ -19,17 +19,16 @@ from __future__ import annotations
 import re
 import select
 from collections.abc import Generator, Iterator
-from itertools import accumulate, compress, count, islice, repeat
-from operator import attrgetter, is_not
-from typing import IO, TYPE_CHECKING, Any
+from itertools import accumulate
+from operator import attrgetter
+from typing import IO, Any
 
 import msgspec
 
+from airpipe.destinations.loading.contract import Feed
+from airpipe.destinations.loading.in_c import next_not_none
 from airpipe.destinations.loading.messages import checked_text
 from airpipe.destinations.loading.rows import source_changes
-
-if TYPE_CHECKING:
-    from airpipe.destinations.loading.batching import Pump
 
 #: a block whose records change stream more often than this is read line by line from there on,
 #: and so are the next PER_LINE_BLOCKS blocks: each change costs a decoding that fails and a record
@@ -59,38 +58,37 @@ class _NotARecord:
 class Block:
     """The bulk path through one block of whole lines (see the module docstring)."""
 
-    def __init__(self, pump: Pump, block: bytes) -> None:
-        self.pump = pump
+    def __init__(self, block: bytes) -> None:
         self.block = block
         # as block.count(b"\n"), which looks at each byte in turn: replace finds them with memchr, 7 times faster
         self.count = len(block) - len(block.replace(b"\n", b""))
-        self.first = pump.number  # input lines before the block
         self.width = len(block) / self.count  # input bytes per line, for BATCH_BYTES
         self._lines: list[bytes] | None = None
         self._starts: list[int] | None = None
 
-    def run(self) -> Iterator[bytes]:
-        pump, start, switches = self.pump, 0, 0
+    def run(self, feed: Feed, before: int) -> Generator[bytes, None, bool]:
+        """Give the block's records to ``feed`` (the block follows ``before`` input lines); yields
+        the states to echo, returns whether its records changed stream more than MAX_SWITCHES times."""
+        start, switches = 0, 0
         while start < self.count and switches <= MAX_SWITCHES:
-            target = pump.target
+            target = feed.target
             bulk = target.codec.bulk if target is not None else None
             if bulk is None:
                 break
-            decode = bulk.block_decoder(*pump.key)
+            decode = bulk.block_decoder(*feed.stream)
             messages, bad = self._decode(decode, start)
             if messages is None:
                 break
-            done = yield from self._messages(messages, start)
+            done = yield from self._messages(feed, messages, start, before)
             start += done
             if done == len(messages) and bad is not None:  # the line that failed, alone
-                yield from pump.lines([self._line(start)])
+                yield from feed.lines([self._line(start)], before + start)
                 start += 1
-            if pump.target is not target or done < len(messages):
+            if feed.target is not target or done < len(messages):
                 switches += 1
-        if switches > MAX_SWITCHES:
-            pump.per_line_blocks = PER_LINE_BLOCKS
         if start < self.count:
-            yield from pump.lines(self._split()[start:])
+            yield from feed.lines(self._split()[start:], before + start)
+        return switches > MAX_SWITCHES
 
     def _decode(self, decode: Any, start: int) -> tuple[list[Any] | None, int | None]:
         """The messages of the lines from ``start`` on, or (when the line ``bad`` did not decode
@@ -110,12 +108,12 @@ class Block:
         except msgspec.DecodeError:  # and ValidationError
             return None, None
 
-    def _messages(self, messages: list[Any], start: int) -> Generator[bytes, None, int]:
-        """Add the runs of records of the current stream among ``messages`` (the lines from
-        ``start``), and the other lines one by one; returns how many it took: all, unless a line
-        changed the stream (the lines after it were decoded as the stream before)."""
-        pump = self.pump
-        target, key = pump.target, pump.key
+    def _messages(self, feed: Feed, messages: list[Any], start: int, before: int) -> Generator[bytes, None, int]:
+        """Add the runs of records of the current stream among ``messages`` (the block's lines
+        from ``start``; ``before`` input lines came before the block), and the other lines one by
+        one; returns how many it took: all, unless a line changed the stream (the lines after it
+        were decoded as the stream before)."""
+        target, stream = feed.target, feed.stream
         assert target is not None
         records = list(map(_RECORD, messages))
         if None in records:
@@ -127,21 +125,20 @@ class Block:
         i, n = 0, len(records)
         whole = stops.count(None) == n
         while i < n:
-            end = n if whole else next(compress(count(i), map(is_not, islice(stops, i, None), repeat(None))), n)
+            end = n if whole else next_not_none(stops, i, n)
             while i < end:  # the run, in pieces that fill the batch
-                piece = records[i : i + min(end - i, max(pump.batch_rows - pump.rows, 1))]
+                piece = records[i : i + min(end - i, max(feed.room(), 1))]
                 rows, controls = target.codec.bulk.ready(list(map(_DATA, piece)))
                 if rows:
                     target.table.add_rows(rows, list(map(_EMITTED_AT, piece[: len(rows)])), controls)
                     i += len(rows)
-                    pump.number = self.first + start + i
-                    yield from pump.added(len(rows), len(rows) * self.width)
+                    yield from feed.added(len(rows), len(rows) * self.width)
                 if len(rows) < len(piece):  # the next is for the slow path
                     break
             if i < n:
-                yield from pump.lines([self._line(start + i)])
+                yield from feed.lines([self._line(start + i)], before + start + i)
                 i += 1
-                if pump.target is not target or pump.key != key:
+                if feed.target is not target or feed.stream != stream:
                     return i
         return n
 

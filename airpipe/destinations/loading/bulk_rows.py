@@ -15,15 +15,15 @@ encodes as a JSON array.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from itertools import compress, count, islice, repeat
-from operator import attrgetter, itemgetter, not_
+from itertools import islice, repeat
+from operator import attrgetter, itemgetter
 from typing import Any, Literal
 
 import msgspec
 
+from airpipe.destinations.loading.in_c import first_false, set_each
 from airpipe.destinations.loading.sql import JSON_KINDS, Column, Kind
 
 RAW_ID_FIELD, EXTRACTED_AT_FIELD = "raw_id", "extracted_at"
@@ -33,7 +33,6 @@ NOTHING = msgspec.Raw(b"")
 _FIRSTS = {Kind.OBJECT: frozenset("{n"), Kind.ARRAY: frozenset("[n")}
 _CONTROLS = tuple(map(chr, range(32)))  # the characters msgspec writes escaped, as \n or \u0001
 #: runs an iterator to its end in C (the map()s that set attributes)
-_consume = deque(maxlen=0).extend
 
 
 def message_type(data: Any, *, gc: bool, name: str | None = None, namespace: str | None = None) -> Any:
@@ -111,7 +110,7 @@ class BulkRows:
         for _, get, firsts in [] if self._whole else self._json:
             column = list(map(str, map(get, datas), repeat("utf-8")))
             if firsts is not None:  # the first text that is not of the column's shape
-                n = next(compress(count(), map(not_, map(firsts.__contains__, map(itemgetter(0), islice(column, n))))), n)
+                n = first_false(map(firsts.__contains__, map(itemgetter(0), islice(column, n))), n)
             texts.append(column)
         strings = [(column.__iter__, "\\u0000") for column in texts] + [(partial(map, get, datas), "\x00") for get in self._strings]
         joined = []
@@ -123,8 +122,8 @@ class BulkRows:
             return list(map(self._array, iter(self._raw_id, None), _nulls(texts[0][:n]))), controls
         rows = datas if n == len(datas) else datas[:n]
         for (name, _, _), column in zip(self._json, texts, strict=True):
-            _consume(map(setattr, rows, repeat(name), _nulls(column)))
-        _consume(map(setattr, rows, repeat("__class__"), repeat(self._array)))
+            set_each(rows, name, _nulls(column))
+        set_each(rows, "__class__", repeat(self._array))
         return rows, controls
 
 

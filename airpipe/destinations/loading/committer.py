@@ -10,10 +10,9 @@ import select
 import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from airpipe.destinations.loading.batching import Loader
+from airpipe.destinations.loading.contract import Loader
 
 
 class Committer:

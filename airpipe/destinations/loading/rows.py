@@ -24,23 +24,22 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timezone
-from itertools import chain, count, repeat
+from itertools import chain, count
 from typing import Annotated, Any
 
 import msgspec
 from msgspec.structs import astuple
 
 from airpipe.destinations.loading.bulk_rows import RAW_ID_FIELD, BulkRows, message_type
+from airpipe.destinations.loading.in_c import set_each
 from airpipe.destinations.loading.sql import DATA, INT64_MAX, INT64_MIN, JSON_KINDS, Column, Kind
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 #: what msgspec does not allow in a field's name
 _UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
-_consume = deque(maxlen=0).extend  # runs an iterator to its end, in C
 
 
 class RawIds:
@@ -71,7 +70,7 @@ class RawIds:
     def keep_order(self, rows: list[Any]) -> None:
         """Rows decoded at once (with ids in order) get new ones if a row was added alone since."""
         if rows and getattr(rows[0], RAW_ID_FIELD) < self._last:
-            _consume(map(setattr, rows, repeat(RAW_ID_FIELD), iter(self.next, None)))
+            set_each(rows, RAW_ID_FIELD, iter(self.next, None))
             self._last = getattr(rows[-1], RAW_ID_FIELD)
 
 
