@@ -60,7 +60,7 @@ def serve() -> int:
     logging.getLogger("airpipe").info("airpipe on http://%s:%s (%s)", settings.host, settings.port, mode)
     if settings.embedded_queue:
         logging.getLogger("airpipe").info("connectors: %s", _sandbox(settings).describe())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=settings.access_log)
     return 0
 
 

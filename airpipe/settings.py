@@ -56,6 +56,9 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     #: may the File source read http(s) URLs of loopback, private, link-local... addresses?
     allow_private_urls: bool = False
+    #: log a line per request (uvicorn's access log): off by default, as in gunicorn, since
+    #: formatting and writing it took a tenth of a short request's time; a proxy in front logs too
+    access_log: bool = False
 
     @property
     def auth_enabled(self) -> bool:
@@ -98,6 +101,7 @@ class Settings:
             sandbox=env.get("SANDBOX", "auto", _sandbox_mode),
             allow_private_urls=env.get("ALLOW_PRIVATE_URLS", False, _boolean),
             max_body_bytes=env.get("MAX_BODY_BYTES", 10 * 1024 * 1024, _positive_int),
+            access_log=env.get("ACCESS_LOG", False, _boolean),
         )
 
     def load_secret_key(self) -> bytes:

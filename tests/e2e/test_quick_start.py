@@ -111,6 +111,7 @@ def test_readme_first_sync_embedded(tmp_path: Path) -> None:
         wait_healthy(port, server)
         output = run_walkthrough(tmp_path, port)
     assert_synced(tmp_path, output)
+    assert '"POST /api/v1/' not in (tmp_path / "processes.log").read_text()  # no access log unless asked for
 
 
 @pytest.mark.postgres
@@ -124,6 +125,7 @@ def test_readme_first_sync_production(tmp_path: Path, empty_postgres_url: str, r
         AIRPIPE_QUEUE_NAME=queue_name,
         # the worker runs connectors, so it needs the same local root as the README expects
         AIRPIPE_LOCAL_ROOT=str(tmp_path / ".airpipe" / "local"),
+        AIRPIPE_ACCESS_LOG="1",
     )
     airpipe = [sys.executable, "-m", "airpipe.cli"]
     subprocess.run([*airpipe, "migrate"], cwd=tmp_path, env=env, check=True, capture_output=True)
@@ -132,3 +134,4 @@ def test_readme_first_sync_production(tmp_path: Path, empty_postgres_url: str, r
         output = run_walkthrough(tmp_path, port)
         assert worker.poll() is None
     assert_synced(tmp_path, output)
+    assert '"POST /api/v1/connections/sync HTTP/1.1" 200' in (tmp_path / "processes.log").read_text()  # the access log
