@@ -334,4 +334,4 @@ def queue_keys() -> list[str]:
 
 def connector_pids(parent: int) -> list[int]:
     """The connectors a worker (or an embedded server) runs right now."""
-    return [pid for pid in children_of(parent) if "airpipe.connectors" in command_line(pid) or "airpipe.destinations" in command_line(pid)]
+    return [pid for pid in children_of(parent) if any(f"airpipe.{kind}." in command_line(pid) for kind in ("sources", "destinations"))]
