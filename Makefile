@@ -42,6 +42,9 @@ bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQ
 	$(BIN)/python bench/sync_bench.py $(SYNC_BENCH_ARGS)
 	$(BIN)/python bench/pg_bench.py $(PG_BENCH_ARGS)
 	$(BIN)/python bench/sandbox_bench.py $(SANDBOX_BENCH_ARGS)
+	@$(MAKE) --no-print-directory bench-api
+
+bench-api: install ## API vs bare Starlette: gets in req/s, list pages at 10,000 connections and 100,000 jobs (SQLite and PostgreSQL)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1; } || \
 	  echo "note: wrk is not installed: the API bench uses its Python client (slower than the server)"
@@ -50,4 +53,4 @@ bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQ
 spec: install ## Regenerate specs/openapi.json from the route table and the Structs
 	$(BIN)/airpipe openapi > specs/openapi.json
 
-.PHONY: help install serve worker migrate test test-connectors lint bench spec
+.PHONY: help install serve worker migrate test test-connectors lint bench bench-api spec

@@ -1,15 +1,18 @@
 """How fast the API answers, against a bare Starlette app on the same uvicorn in the same run.
 
-    python bench/api_bench.py [--connections 1000] [--seconds 5]
+    python bench/api_bench.py [--connections 10000] [--jobs 100000] [--seconds 5] [--backends sqlite,postgres]
 
-Starts an embedded `airpipe serve` (SQLite, in-process worker) and a bare Starlette app that
-answers every POST with the bytes of a real `connections/get` response, then measures:
+For each backend (embedded SQLite; PostgreSQL when one answers at ``AIRPIPE_BENCH_POSTGRES_URL``,
+default ``postgresql://postgres@127.0.0.1:5432/postgres``, in a database of its own that is
+dropped after) it starts `airpipe serve` (in-process worker) and a bare Starlette app that answers
+each path with the bytes of a real response, and measures:
 
-- `connections/get` throughput with 8 connections in flight (wrk when installed, else a Python
-  client), and its ratio to the bare app's;
-- `connections/create` per second from one client, with a syncCatalog given and without one;
-- `connections/list` and `web_backend/connections/list` at ``--connections`` connections: the
-  whole list, and a page of 100 (``pagination``), median of several requests.
+- ``connections/get`` and ``jobs/get`` throughput with 8 connections in flight (wrk when
+  installed, else a Python client), and the ratio to the bare app's for the same bytes;
+- ``connections/create`` per second from one client, with a syncCatalog given and without one;
+- the p50/p95 of pages of 100 (``pagination`` at random offsets) of ``connections/list`` and
+  ``web_backend/connections/list`` at ``--connections`` connections, and of ``jobs/list`` at
+  ``--jobs`` jobs of one connection (inserted through the models: a sync each would take hours).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -30,8 +34,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-FAKER = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON = "610eabab-b1f9-4421-9c46-9ff173672120"
+from airpipe.connectors import registry
+
+FAKER, LOCAL_JSON = str(registry.FAKER.id), str(registry.LOCAL_JSON.id)
 
 BARE_APP = textwrap.dedent(
     """
@@ -40,13 +45,16 @@ BARE_APP = textwrap.dedent(
     from starlette.responses import Response
     from starlette.routing import Route
 
-    BODY = open(sys.argv[2], "rb").read()
+    BODIES = {}
+    for pair in sys.argv[2:]:
+        path, _, file = pair.partition("=")
+        BODIES[path] = open(file, "rb").read()
 
     async def answer(request):
         await request.body()
-        return Response(BODY, media_type="application/json")
+        return Response(BODIES[request.path_params["path"]], media_type="application/json")
 
-    app = Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+    app = Starlette(routes=[Route("/api/v1/{path:path}", answer, methods=["POST"])])
     import uvicorn
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
     """
@@ -88,6 +96,7 @@ class Client:
     """One keep-alive connection posting JSON."""
 
     def __init__(self, port: int) -> None:
+        self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def post(self, path: str, body: object) -> object:
@@ -105,14 +114,19 @@ class Client:
         self.connection.request("POST", f"/api/v1/{path}", body=json.dumps(body), headers={"Content-Type": "application/json"})
         return self.connection.getresponse()
 
-    def timed(self, path: str, body: object, repeat: int) -> float:
-        """Median milliseconds of ``repeat`` requests."""
+    def timed(self, path: str, bodies: list[object]) -> list[float]:
+        """Milliseconds of each request, one per body."""
         spent = []
-        for _ in range(repeat):
+        for body in bodies:
             started = time.perf_counter()
             self.post(path, body)
             spent.append((time.perf_counter() - started) * 1000)
-        return statistics.median(spent)
+        return spent
+
+
+def p50_p95(samples: list[float]) -> str:
+    cuts = statistics.quantiles(samples, n=20)
+    return f"{statistics.median(samples):8.1f} {cuts[18]:8.1f}"
 
 
 def throughput(port: int, path: str, body: bytes, seconds: float, directory: Path) -> float:
@@ -160,64 +174,169 @@ def rate(run: object, seconds: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connections", type=int, default=1000, help="connections in the workspace for the list figures")
+    parser.add_argument("--connections", type=int, default=10_000, help="connections in the workspace for the list figures")
+    parser.add_argument("--jobs", type=int, default=100_000, help="jobs of one connection for the jobs/list figures")
     parser.add_argument("--seconds", type=float, default=5, help="length of each throughput run")
+    parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     args = parser.parse_args()
+    for backend in args.backends.split(","):
+        with database(backend) as url:
+            if url is None:
+                print(f"\n{backend}: skipped (no PostgreSQL at AIRPIPE_BENCH_POSTGRES_URL)")
+                continue
+            print(f"\n{backend}")
+            bench_backend(url, args)
+    return 0
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str | None]:
+    """The AIRPIPE_DATABASE_URL of a fresh database ("" for the embedded default), dropped after."""
+    if backend == "sqlite":
+        yield ""
+        return
+    import psycopg2
+
+    admin_url = os.environ.get("AIRPIPE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"airpipe_api_bench_{os.getpid()}"
+    try:
+        admin = psycopg2.connect(admin_url, connect_timeout=3)
+    except psycopg2.OperationalError:
+        yield None
+        return
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def bench_backend(database_url: str, args: argparse.Namespace) -> None:
     directory = Path(tempfile.mkdtemp(prefix="airpipe-api-bench-"))
     airpipe_port, bare_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
     env.update(AIRPIPE_DATA_DIR=str(directory / "data"), AIRPIPE_PORT=str(airpipe_port))
     airpipe = str(Path(sys.executable).parent / "airpipe")
+    if database_url:
+        env["AIRPIPE_DATABASE_URL"] = database_url
+        subprocess.run([airpipe, "migrate"], env=env, check=True, capture_output=True)
     try:
         with started([airpipe, "serve"], airpipe_port, env, directory / "serve.log"):
             client = Client(airpipe_port)
-            workspace = client.post("workspaces/list", {})["workspaces"][0]["workspaceId"]  # type: ignore[index]
-            source = client.post(
-                "sources/create",
-                {"workspaceId": workspace, "sourceDefinitionId": FAKER, "name": "faker", "connectionConfiguration": {"count": 10}},
-            )["sourceId"]  # type: ignore[index]
-            destination = client.post(
-                "destinations/create",
-                {
-                    "workspaceId": workspace,
-                    "destinationDefinitionId": LOCAL_JSON,
-                    "name": "files",
-                    "connectionConfiguration": {"destination_path": "/local/bench"},
-                },
-            )["destinationId"]  # type: ignore[index]
-            catalog = client.post("sources/discover_schema", {"sourceId": source})["catalog"]  # type: ignore[index]
-            create = {"sourceId": source, "destinationId": destination, "status": "inactive", "syncCatalog": catalog}
-            first = client.post("connections/create", create)
-            get_body = json.dumps({"connectionId": first["connectionId"]}).encode()  # type: ignore[index]
-            sample = directory / "get.json"
-            sample.write_bytes(client._send("connections/get", json.loads(get_body)).read())
-
-            bare_script = directory / "bare.py"
-            bare_script.write_text(BARE_APP)
-            with started([sys.executable, str(bare_script), str(bare_port), str(sample)], bare_port, env, directory / "bare.log"):
-                bare = throughput(bare_port, "connections/get", get_body, args.seconds, directory)
-            ours = throughput(airpipe_port, "connections/get", get_body, args.seconds, directory)
-            print(f"connections/get ({sample.stat().st_size / 1024:.1f} KB), 8 in flight:")
-            print(f"  bare starlette {bare:8.0f} req/s")
-            print(f"  airpipe        {ours:8.0f} req/s   = {ours / bare:.0%} of bare")
+            workspace, create = first_connection(client)
+            connection = client.post("connections/create", create)["connectionId"]  # type: ignore[index]
+            job = synced(client, connection)
+            gets = {"connections/get": {"connectionId": connection}, "jobs/get": {"id": job}}
+            compare_gets(client, gets, directory, bare_port, env, args.seconds)
 
             with_catalog = rate(lambda: client.post("connections/create", create), 3)
             no_catalog = {k: v for k, v in create.items() if k != "syncCatalog"}
             without = rate(lambda: client.post("connections/create", no_catalog), 3)
             print(f"connections/create, one client: {with_catalog:.0f}/s with a syncCatalog, {without:.0f}/s without")
 
-            while len(client.post("connections/list", {"workspaceId": workspace})["connections"]) < args.connections:  # type: ignore[index]
-                for _ in range(100):
-                    client.post("connections/create", create)
-            count = len(client.post("connections/list", {"workspaceId": workspace})["connections"])  # type: ignore[index]
-            whole = {"workspaceId": workspace}
-            page = {"workspaceId": workspace, "pagination": {"pageSize": 100, "rowOffset": 0}}
-            print(f"lists at {count} connections (median ms):      whole   page of 100")
+            connections = fill_connections(client, workspace, create, args.connections)
+            jobs = seed_jobs(env, connection, args.jobs)
+            print("pages of 100 at random offsets (ms):            p50      p95")
+            pages = [{"workspaceId": workspace, "pagination": page(connections)} for _ in range(40)]
             for path in ("connections/list", "web_backend/connections/list"):
-                print(f"  {path:32} {client.timed(path, whole, 5):8.1f}  {client.timed(path, page, 20):8.1f}")
+                print(f"  {path:28} ({connections:,} connections) {p50_p95(client.timed(path, pages))}")
+            job_pages = [{"configTypes": ["sync"], "configId": str(connection), "pagination": page(jobs)} for _ in range(40)]
+            print(f"  {'jobs/list':28} ({jobs:,} jobs)        {p50_p95(client.timed('jobs/list', job_pages))}")
+            whole = client.timed("connections/list", [{"workspaceId": workspace}] * 3)
+            print(f"  the whole connections/list, for comparison: {statistics.median(whole):.0f} ms")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    return 0
+
+
+def first_connection(client: Client) -> tuple[str, dict[str, object]]:
+    """The workspace, and a connections/create body: Faker to Local JSON, with its discovered catalog."""
+    workspace = client.post("workspaces/list", {})["workspaces"][0]["workspaceId"]  # type: ignore[index]
+    source = client.post(
+        "sources/create",
+        {"workspaceId": workspace, "sourceDefinitionId": FAKER, "name": "faker", "connectionConfiguration": {"count": 10}},
+    )["sourceId"]  # type: ignore[index]
+    destination = client.post(
+        "destinations/create",
+        {
+            "workspaceId": workspace,
+            "destinationDefinitionId": LOCAL_JSON,
+            "name": "files",
+            "connectionConfiguration": {"destination_path": "/local/bench"},
+        },
+    )["destinationId"]  # type: ignore[index]
+    catalog = client.post("sources/discover_schema", {"sourceId": source})["catalog"]  # type: ignore[index]
+    return workspace, {"sourceId": source, "destinationId": destination, "status": "inactive", "syncCatalog": catalog}
+
+
+def synced(client: Client, connection: str) -> int:
+    """The id of a sync of ``connection`` run to its end (so jobs/get has attempts, stats and logs)."""
+    job = client.post("connections/sync", {"connectionId": connection})["job"]["id"]  # type: ignore[index]
+    deadline = time.monotonic() + 120
+    while client.post("jobs/get", {"id": job})["job"]["status"] in ("pending", "running"):  # type: ignore[index]
+        if time.monotonic() > deadline:
+            raise SystemExit("the sync did not end in 120 s")
+        time.sleep(0.2)
+    return job
+
+
+def compare_gets(
+    client: Client, gets: dict[str, dict[str, object]], directory: Path, bare_port: int, env: dict[str, str], seconds: float
+) -> None:
+    """Each get's throughput against the bare app answering with the same bytes."""
+    samples = []
+    for path, body in gets.items():
+        sample = directory / f"{path.replace('/', '_')}.json"
+        sample.write_bytes(client._send(path, body).read())
+        samples.append(f"{path}={sample}")
+    bare_script = directory / "bare.py"
+    bare_script.write_text(BARE_APP)
+    bare = {}
+    with started([sys.executable, str(bare_script), str(bare_port), *samples], bare_port, env, directory / "bare.log"):
+        for path, body in gets.items():
+            bare[path] = throughput(bare_port, path, json.dumps(body).encode(), seconds, directory)
+    print("8 in flight (req/s):               bare      airpipe   ratio")
+    for (path, body), sample in zip(gets.items(), samples, strict=True):
+        ours = throughput(client.port, path, json.dumps(body).encode(), seconds, directory)
+        size = Path(sample.partition("=")[2]).stat().st_size / 1024
+        print(f"  {path:16} ({size:4.1f} KB) {bare[path]:8.0f} {ours:10.0f}   {ours / bare[path]:5.0%}")
+
+
+def fill_connections(client: Client, workspace: str, create: dict[str, object], count: int) -> int:
+    have = len(client.post("connections/list", {"workspaceId": workspace})["connections"])  # type: ignore[index]
+    for _ in range(count - have):
+        client.post("connections/create", create)
+    return max(have, count)
+
+
+def seed_jobs(env: dict[str, str], connection: str, count: int) -> int:
+    """``count`` finished sync jobs of ``connection``, one attempt each, written through the models."""
+    code = textwrap.dedent(
+        f"""
+        from airpipe.models import Attempt, Job, db, now
+        from airpipe.services import bootstrap
+        from airpipe.settings import Settings
+
+        bootstrap.open_database(Settings.from_env())
+        with db.connection_context():
+            at = now()
+            job = dict(config_type="sync", scope={connection!r}, status="succeeded", config={{}}, created_at=at, updated_at=at)
+            attempt = dict(number=0, status="succeeded", records_synced=1000, bytes_synced=10**5, created_at=at, updated_at=at, ended_at=at)
+            for start in range(Job.select().where(Job.scope == {connection!r}).count(), {count}, 1000):
+                with db.atomic():
+                    rows = Job.insert_many([job] * min(1000, {count} - start)).returning(Job.id).execute()
+                    Attempt.insert_many([dict(attempt, job=row.id) for row in rows]).execute()
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    return count
+
+
+def page(total: int) -> dict[str, int]:
+    return {"pageSize": 100, "rowOffset": random.randrange(max(total - 100, 1))}
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
-from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat
+from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat, attempts_of_job, log_lines_of_job
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
 
 __all__ = [
@@ -33,5 +33,8 @@ __all__ = [
     "migrate",
     "now",
     "open_database",
-    "transaction", "use_key",
+    "attempts_of_job",
+    "log_lines_of_job",
+    "transaction",
+    "use_key",
 ]

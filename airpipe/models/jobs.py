@@ -5,7 +5,7 @@ from __future__ import annotations
 import peewee
 
 from airpipe.models.crypto import EncryptedJSONField
-from airpipe.models.db import BaseModel, JSONField, now
+from airpipe.models.db import BaseModel, JSONField, Prepared, now
 
 SYNC = "sync"
 RESET = "reset_connection"
@@ -87,3 +87,8 @@ class WorkerBeat(BaseModel):
     worker = peewee.CharField(primary_key=True)
     started_at = peewee.BigIntegerField(default=now)
     beat_at = peewee.BigIntegerField(default=now, index=True)
+
+
+#: a job's attempts, and their log lines, in order: what every jobs/get reads (see Prepared)
+attempts_of_job = Prepared(Attempt, lambda job: Attempt.select().where(Attempt.job == job).order_by(Attempt.number), 1)
+log_lines_of_job = Prepared(LogLine, lambda job: LogLine.select().join(Attempt).where(Attempt.job == job).order_by(LogLine.id), 1)

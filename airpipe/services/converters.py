@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, LogLine, Workspace
+from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, Workspace, attempts_of_job, log_lines_of_job
 from airpipe.schemas.actors import DestinationRead, SourceRead
 from airpipe.schemas.base import SyncMode
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
@@ -160,11 +160,10 @@ def attempt_read(attempt: Attempt) -> AttemptRead:
 
 
 def job_info_read(job: Job) -> JobInfoRead:
-    attempts = list(job.attempts.order_by(Attempt.number))
+    attempts = attempts_of_job(job.id)
     lines_by_attempt: dict[int, list[str]] = {a.id: [] for a in attempts}
     if attempts:
-        query = LogLine.select().where(LogLine.attempt.in_([a.id for a in attempts])).order_by(LogLine.id)
-        for line in query:
+        for line in log_lines_of_job(job.id):
             lines_by_attempt[line.attempt_id].append(line.render())
     return JobInfoRead(
         job=job_read(job),

@@ -1,0 +1,46 @@
+"""Prepared queries (by_id, a job's attempts and log lines) read what peewee's own queries read,
+on SQLite and PostgreSQL, and refuse a query whose parameters are not its values."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from airpipe import models
+from airpipe.models import Attempt, Job, LogLine, Workspace, attempts_of_job, by_id, log_lines_of_job
+from airpipe.models.db import Prepared
+
+
+def fields(instance: object) -> dict[str, object]:
+    return dict(instance.__data__)  # type: ignore[attr-defined]
+
+
+def test_a_jobs_attempts_and_log_lines_are_those_peewee_reads(client) -> None:
+    with models.db.connection_context():
+        job, other = (Job.create(config_type="sync", scope="c", status="succeeded", config={"secret": 1}) for _ in range(2))
+        second = Attempt.create(job=job, number=1, status="succeeded", stats={"recordsEmitted": 3})
+        first = Attempt.create(job=job, number=0, status="failed", failure_summary={"failures": []})
+        Attempt.create(job=other, number=0)
+        for attempt, message in [(second, "b"), (first, "a"), (second, "c")]:
+            LogLine.create(attempt=attempt, level="INFO", message=message)
+
+        attempts = attempts_of_job(job.id)
+        assert [a.number for a in attempts] == [0, 1]
+        assert [fields(a) for a in attempts] == [fields(a) for a in job.attempts.order_by(Attempt.number)]
+        lines = log_lines_of_job(job.id)
+        assert [line.message for line in lines] == ["b", "a", "c"]  # in the order they were written
+        assert [fields(line) for line in lines] == [fields(line) for line in LogLine.select().order_by(LogLine.id)]
+        assert log_lines_of_job(other.id) == [] and attempts_of_job(10**9) == []
+
+        assert fields(by_id(Job, job.id)) == fields(Job.get_by_id(job.id))  # the config decrypted, as peewee does
+        assert by_id(Job, 10**9) is None
+        workspace = Workspace.select().first()
+        assert fields(by_id(Workspace, workspace.id)) == fields(Workspace.get_by_id(workspace.id))
+        assert by_id(Workspace, uuid.uuid4()) is None
+
+
+def test_a_query_whose_parameters_are_not_its_values_is_refused(client) -> None:
+    scaled = Prepared(Job, lambda n: Job.select().where(Job.id == n * 2), 3)
+    with models.db.connection_context(), pytest.raises(TypeError, match="parameters must be its values"):
+        scaled(1)
