@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import peewee
 import pytest
+from peewee import fn
 from starlette.testclient import TestClient
 
 from airpipe import models
@@ -128,27 +130,61 @@ def counted() -> Iterator[list[str]]:
         del database.execute_sql
 
 
-def grow(connection: dict[str, Any], total: int) -> None:
-    """Copies of ``connection``'s row until the workspace has ``total`` (faster than the API)."""
-    with models.db.connection_context():
-        row = models.Connection.get_by_id(connection["connectionId"])
-        have = models.Connection.select().count()
-        fields = {f.name: getattr(row, f.name) for f in models.Connection._meta.sorted_fields if f.name != "id"}
-        copies = [{**fields, "id": uuid.uuid4(), "name": f"copy {i}"} for i in range(total - have)]
-        with models.transaction():
-            for start in range(0, len(copies), 200):
-                models.Connection.insert_many(copies[start : start + 200]).execute()
-
-
 @pytest.mark.parametrize("path", ["connections/list", "web_backend/connections/list"])
 def test_a_list_costs_as_many_queries_for_1000_items_as_for_10(client: TestClient, connection: dict[str, Any], path: str) -> None:
     body = {"workspaceId": DEFAULT_WORKSPACE_ID}
     counts = []
     for total in (10, 1000):
-        grow(connection, total)
+        copy_rows(models.Connection, connection["connectionId"], total, True)
         with counted() as statements:
             response = client.post(f"/api/v1/{path}", json=body)
         assert response.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
     assert counts[0] <= 6, counts
+
+
+def copy_rows(model: Any, row_id: Any, total: int, where: Any) -> None:
+    """Copies of one row of ``model`` until ``where`` selects ``total`` rows (faster than the API)."""
+    with models.db.connection_context():
+        row = model.get_by_id(row_id)
+        have = model.select().where(where).count()
+        key = model._meta.primary_key
+        fields = {f.name: getattr(row, f.name) for f in model._meta.sorted_fields if f is not key}
+        new_key = (lambda: {key.name: uuid.uuid4()}) if isinstance(key, peewee.UUIDField) else dict  # else: auto-increment
+        copies = [{**fields, **({"name": f"copy {i}"} if "name" in fields else {}), **new_key()} for i in range(total - have)]
+        with models.transaction():
+            for start in range(0, len(copies), 200):
+                model.insert_many(copies[start : start + 200]).execute()
+
+
+@pytest.mark.parametrize("kind", ["sources", "destinations"])
+def test_an_actor_list_costs_as_many_queries_for_1000_items_as_for_10(client: TestClient, connection: dict[str, Any], kind: str) -> None:
+    actor_id = connection["sourceId" if kind == "sources" else "destinationId"]
+    actor_type = kind[:-1]
+    counts = []
+    for total in (10, 1000):
+        copy_rows(models.Actor, actor_id, total, models.Actor.actor_type == actor_type)
+        with counted() as statements:
+            response = client.post(f"/api/v1/{kind}/list", json={"workspaceId": DEFAULT_WORKSPACE_ID})
+        assert response.status_code == 200 and len(response.json()[kind]) == total
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 4, counts
+
+
+def test_a_jobs_page_costs_as_many_queries_for_1000_jobs_as_for_10(client: TestClient, connection: dict[str, Any]) -> None:
+    job = client.post("/api/v1/connections/sync", json={"connectionId": connection["connectionId"]}).json()["job"]
+    body = {"configTypes": ["sync"], "configId": connection["connectionId"], "pagination": {"pageSize": 1000}}
+    counts = []
+    for total in (10, 1000):
+        copy_rows(models.Job, job["id"], total, models.Job.scope == connection["connectionId"])
+        with models.db.connection_context():
+            without = models.Job.select().where(~fn.EXISTS(models.Attempt.select().where(models.Attempt.job == models.Job.id)))
+            models.Attempt.insert_many([{"job": j.id, "number": 0, "status": "succeeded"} for j in without]).execute()
+        with counted() as statements:
+            response = client.post("/api/v1/jobs/list", json=body)
+        jobs = response.json()["jobs"]
+        assert response.status_code == 200 and len(jobs) == total and all(len(j["attempts"]) == 1 for j in jobs)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 4, counts
+
