@@ -3,7 +3,7 @@
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
-from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat, attempts_of_job, log_lines_of_job
+from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat, attempts_of_job, job_shown, log_lines_of_job
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "now",
     "open_database",
     "attempts_of_job",
+    "job_shown",
     "log_lines_of_job",
     "transaction",
     "use_key",

@@ -43,11 +43,20 @@ class Prepared(Generic[M]):
 
     ``build`` returns the query for given parameter values; it is called once with ``sample``
     values to learn the SQL, whose parameters must then be exactly ``values`` in order (so use
-    it for values peewee passes as they are: ints, and the keys ``key`` converts).
+    it for values peewee passes as they are: ints, and the keys ``key`` converts). It selects
+    ``fields`` (default: all of the model's, in their order); the others read as None.
     """
 
-    def __init__(self, model: type[M], build: Callable[..., peewee.Select], *sample: Any, key: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[..., peewee.Select],
+        *sample: Any,
+        key: Callable[[Any], Any] | None = None,
+        fields: list[peewee.Field] | None = None,
+    ) -> None:
         self.model, self.build, self.sample, self.key = model, build, sample, key
+        self.fields = fields if fields is not None else model._meta.sorted_fields  # type: ignore[attr-defined]
         self._by_database: dict[type, tuple[str, list[tuple[str, Any]]]] = {}
 
     def __call__(self, *values: Any) -> list[M]:
@@ -70,8 +79,7 @@ class Prepared(Generic[M]):
             expected = [self.key(v) for v in self.sample] if self.key is not None else list(self.sample)
             if list(params) != expected:
                 raise TypeError(f"a prepared query's parameters must be its values: {params!r} != {expected!r}")
-            fields = self.model._meta.sorted_fields  # type: ignore[attr-defined]
-            compiled = self._by_database[kind] = (sql, [(field.name, field.python_value) for field in fields])
+            compiled = self._by_database[kind] = (sql, [(field.name, field.python_value) for field in self.fields])
         return compiled
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import time
+
 import peewee
 
 from airpipe.models.crypto import EncryptedJSONField
@@ -73,10 +76,7 @@ class LogLine(BaseModel):
     message = peewee.TextField()
 
     def render(self) -> str:
-        import datetime as dt
-
-        when = dt.datetime.fromtimestamp(self.timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        return f"{when} {self.level} {self.message}"
+        return f"{_utc(self.timestamp)} {self.level} {self.message}"
 
 
 class WorkerBeat(BaseModel):
@@ -89,6 +89,15 @@ class WorkerBeat(BaseModel):
     beat_at = peewee.BigIntegerField(default=now, index=True)
 
 
+#: a job as jobs/get shows it: without its config, which would cost a decryption to read
+_SHOWN = [field for field in Job._meta.sorted_fields if field is not Job.config]
+job_shown = Prepared(Job, lambda job: Job.select(*_SHOWN).where(Job.id == job), 1, fields=_SHOWN)
 #: a job's attempts, and their log lines, in order: what every jobs/get reads (see Prepared)
 attempts_of_job = Prepared(Attempt, lambda job: Attempt.select().where(Attempt.job == job).order_by(Attempt.number), 1)
 log_lines_of_job = Prepared(LogLine, lambda job: LogLine.select().join(Attempt).where(Attempt.job == job).order_by(LogLine.id), 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc(timestamp: int) -> str:
+    """A log line's time as its text shows it; a job's lines share a few seconds."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(timestamp))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from airpipe.errors import NotFound
-from airpipe.models import Attempt, Job, by_id, now, transaction
+from airpipe.models import Attempt, Job, by_id, job_shown, now, transaction
 from airpipe.schemas.jobs import JobIdRequestBody, JobInfoRead, JobListRequestBody, JobReadList, JobWithAttemptsRead
 from airpipe.services.converters import attempt_read, job_info_read, job_read
 
@@ -16,7 +16,10 @@ def get_job_model(job_id: int) -> Job:
 
 
 def get_job(request: JobIdRequestBody) -> JobInfoRead:
-    return job_info_read(get_job_model(request.id))
+    shown = job_shown(request.id)  # not get_job_model: the config it decrypts is not shown
+    if not shown:
+        raise NotFound("job", request.id)
+    return job_info_read(shown[0])
 
 
 def list_jobs(request: JobListRequestBody) -> JobReadList:

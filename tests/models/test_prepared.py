@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from airpipe import models
-from airpipe.models import Attempt, Job, LogLine, Workspace, attempts_of_job, by_id, log_lines_of_job
+from airpipe.models import Attempt, Job, LogLine, Workspace, attempts_of_job, by_id, job_shown, log_lines_of_job
 from airpipe.models.db import Prepared
 
 
@@ -35,6 +35,8 @@ def test_a_jobs_attempts_and_log_lines_are_those_peewee_reads(client) -> None:
 
         assert fields(by_id(Job, job.id)) == fields(Job.get_by_id(job.id))  # the config decrypted, as peewee does
         assert by_id(Job, 10**9) is None
+        (shown,) = job_shown(job.id)  # what jobs/get shows: all but the config, which it would decrypt
+        assert fields(shown) == {k: v for k, v in fields(Job.get_by_id(job.id)).items() if k != "config"} and shown.config is None
         workspace = Workspace.select().first()
         assert fields(by_id(Workspace, workspace.id)) == fields(Workspace.get_by_id(workspace.id))
         assert by_id(Workspace, uuid.uuid4()) is None
