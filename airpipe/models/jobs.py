@@ -43,6 +43,9 @@ Job.add_index(
     )
 )
 Job.add_index(Job.index(Job.scope, Job.config_type, name="job_scope_config_type"))
+# jobs/list pages a connection's jobs newest first: walked backwards in this index, a page at any
+# offset reads no more than offset + page entries (PostgreSQL sorted all of a connection's jobs)
+Job.add_index(Job.index(Job.scope, Job.id, name="job_scope_id"))
 
 
 class Attempt(BaseModel):

@@ -16,7 +16,7 @@ from airpipe.models.migrations import SchemaVersion
 
 #: what the first release (schema version 1) did not have
 LATER_TABLES = ["worker_beat", "discovered_catalog"]
-LATER_INDEX = "connection_source_id_status_created_at_name_id"
+LATER_INDEXES = {"connection": "connection_source_id_status_created_at_name_id", "job": "job_scope_id"}
 POSTGRES_URL = os.environ.get("AIRPIPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -49,7 +49,8 @@ def test_a_first_release_database_is_upgraded_step_by_step(empty_database: peewe
         models.migrate()  # today's schema, then made to look like the first release's
         for table in LATER_TABLES:
             empty_database.execute_sql(f'DROP TABLE "{table}"')
-        empty_database.execute_sql(f'DROP INDEX "{LATER_INDEX}"')
+        for index in LATER_INDEXES.values():
+            empty_database.execute_sql(f'DROP INDEX "{index}"')
         SchemaVersion.update(version=1).execute()
         assert models.current_version() == 1
 
@@ -57,5 +58,6 @@ def test_a_first_release_database_is_upgraded_step_by_step(empty_database: peewe
         assert models.current_version() == models.CURRENT_VERSION
         tables = set(empty_database.get_tables())
         assert set(LATER_TABLES) <= tables
-        assert LATER_INDEX in {index.name for index in empty_database.get_indexes("connection")}
+        for table, index in LATER_INDEXES.items():
+            assert index in {found.name for found in empty_database.get_indexes(table)}
         assert models.migrate() == models.CURRENT_VERSION  # a second run changes nothing
