@@ -3,7 +3,20 @@
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
-from airpipe.models.jobs import ACTIVE, FINAL, RESET, SYNC, Attempt, Job, LogLine, WorkerBeat, attempts_of_job, job_shown, log_lines_of_job
+from airpipe.models.jobs import (
+    ACTIVE,
+    FINAL,
+    JOB_SHOWN_FIELDS,
+    RESET,
+    SYNC,
+    Attempt,
+    Job,
+    LogLine,
+    WorkerBeat,
+    attempts_of_job,
+    job_shown,
+    log_lines_of_job,
+)
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
 
 __all__ = [
@@ -11,6 +24,7 @@ __all__ = [
     "ALL_MODELS",
     "DESTINATION",
     "FINAL",
+    "JOB_SHOWN_FIELDS",
     "RESET",
     "SOURCE",
     "SYNC",

@@ -93,8 +93,8 @@ class WorkerBeat(BaseModel):
 
 
 #: a job as jobs/get shows it: without its config, which would cost a decryption to read
-_SHOWN = [field for field in Job._meta.sorted_fields if field is not Job.config]
-job_shown = Prepared(Job, lambda job: Job.select(*_SHOWN).where(Job.id == job), 1, fields=_SHOWN)
+JOB_SHOWN_FIELDS = [field for field in Job._meta.sorted_fields if field is not Job.config]
+job_shown = Prepared(Job, lambda job: Job.select(*JOB_SHOWN_FIELDS).where(Job.id == job), 1, fields=JOB_SHOWN_FIELDS)
 #: a job's attempts, and their log lines, in order: what every jobs/get reads (see Prepared)
 attempts_of_job = Prepared(Attempt, lambda job: Attempt.select().where(Attempt.job == job).order_by(Attempt.number), 1)
 log_lines_of_job = Prepared(LogLine, lambda job: LogLine.select().join(Attempt).where(Attempt.job == job).order_by(LogLine.id), 1)

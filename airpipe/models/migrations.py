@@ -41,7 +41,12 @@ def _index_jobs_in_list_order(migrator: SchemaMigrator) -> None:
 
 
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
-UPGRADES: list[Callable[[SchemaMigrator], None]] = [_add_worker_beats, _add_discovered_catalogs, _index_connections_in_list_order, _index_jobs_in_list_order]
+UPGRADES: list[Callable[[SchemaMigrator], None]] = [
+    _add_worker_beats,
+    _add_discovered_catalogs,
+    _index_connections_in_list_order,
+    _index_jobs_in_list_order,
+]
 CURRENT_VERSION = 1 + len(UPGRADES)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from airpipe.errors import NotFound
-from airpipe.models import Attempt, Job, by_id, job_shown, now, transaction
+from airpipe.models import JOB_SHOWN_FIELDS, Attempt, Job, by_id, job_shown, now, transaction
 from airpipe.schemas.jobs import JobIdRequestBody, JobInfoRead, JobListRequestBody, JobReadList, JobWithAttemptsRead
 from airpipe.services.converters import attempt_read, job_info_read, job_read
 
@@ -25,11 +25,14 @@ def get_job(request: JobIdRequestBody) -> JobInfoRead:
 def list_jobs(request: JobListRequestBody) -> JobReadList:
     """Newest first; ``pagination`` pages through them."""
     types = [t.value for t in request.config_types or [request.config_type]]
-    query = Job.select().where(Job.scope == request.config_id, Job.config_type.in_(types))
+    query = Job.select(Job.id).where(Job.scope == request.config_id, Job.config_type.in_(types))
     page = request.pagination
     limit = (page.page_size if page and page.page_size else None) or DEFAULT_PAGE_SIZE
     offset = (page.row_offset if page and page.row_offset else None) or 0
-    jobs = list(query.order_by(Job.id.desc()).limit(limit).offset(offset))
+    # the page's ids first (an index-only walk of job(scope, id)), then only those rows, without
+    # their configs: decrypting them took half of a page's time
+    ids = [row[0] for row in query.order_by(Job.id.desc()).limit(limit).offset(offset).tuples()]
+    jobs = list(Job.select(*JOB_SHOWN_FIELDS).where(Job.id.in_(ids)).order_by(Job.id.desc())) if ids else []
     attempts: dict[int, list[Attempt]] = {job.id: [] for job in jobs}
     if jobs:
         for attempt in Attempt.select().where(Attempt.job.in_(list(attempts))).order_by(Attempt.number):
