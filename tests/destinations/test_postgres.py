@@ -19,6 +19,7 @@ import jsonschema
 import msgspec
 import pytest
 from psycopg2 import sql
+from suitekit import Logs
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import Launcher
@@ -34,16 +35,6 @@ USERS = {
     "name": {"type": ["null", "string"]},
     "updated": {"type": "string", "format": "date-time"},
 }
-
-
-class Logs(list[str]):
-    def __call__(self, level: str, message: str) -> None:
-        self.append(f"{level} {message}")
-
-
-@pytest.fixture
-def logs() -> Logs:
-    return Logs()
 
 
 @pytest.fixture
@@ -185,7 +176,7 @@ def test_a_bad_password_fails_the_check_without_showing_it(launcher: Launcher, l
         f"cannot connect to PostgreSQL at 127.0.0.1:{password_server}, database db: connection to server at "
         f'"127.0.0.1", port {password_server} failed: FATAL: password authentication failed for user "airpipe"'
     )
-    assert not [line for line in logs if "Sup3r-S3cret!" in line]
+    assert not logs.containing("Sup3r-S3cret!")
 
 
 def test_a_bad_password_fails_the_write_without_showing_it(launcher: Launcher, logs: Logs, password_server: int, wire: Any) -> None:
@@ -201,7 +192,7 @@ def test_a_bad_password_fails_the_write_without_showing_it(launcher: Launcher, l
     assert process.trace_error.failure_type is not None and process.trace_error.failure_type.value == "config_error"
     assert "password authentication failed" in process.trace_error.message
     assert not [line for line in lines if b"Sup3r-S3cret!" in line]
-    assert not [line for line in logs if "Sup3r-S3cret!" in line]
+    assert not logs.containing("Sup3r-S3cret!")
 
 
 # TYPES AND NAMES
