@@ -15,9 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import time
 import types
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,14 +101,6 @@ def files_containing(secret: str, *roots: Path, since: float = 0.0) -> list[Path
                 except OSError:
                     continue
     return found
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def require_bubblewrap() -> None:

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confinement_kit import files_containing, install_connectors, wait_until
+from confinement_kit import files_containing, install_connectors
 from starlette.testclient import TestClient
+from suitekit import wait_until
 
 from airpipe.settings import Settings
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import redis
+from suitekit import wait_until
 from synckit import (
     Builder,
     Deployment,
@@ -33,7 +34,6 @@ from synckit import (
     queue_keys,
     read_jsonl,
     users_catalog,
-    wait_until,
     worker_processes,
 )
 

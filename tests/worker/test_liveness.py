@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synckit import Builder, alive, connector_pids, failure, users_catalog, wait_until, worker_processes
+from suitekit import free_port, wait_until
+from synckit import Builder, alive, connector_pids, failure, users_catalog, worker_processes
 
 from airpipe import models
 from airpipe.models import Attempt, Job, WorkerBeat, now
@@ -118,12 +119,6 @@ def test_an_abandoned_wait_fails_its_pending_job_but_not_a_claimed_one(database:
 
 
 # REAL PROCESSES
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
