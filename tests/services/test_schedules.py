@@ -342,11 +342,23 @@ def test_a_daily_cron_runs_once_when_its_wall_time_happens_twice() -> None:
 
 
 @pytest.mark.parametrize(
-    "expression",
-    ["0 0 12 * * ?", "0 0 12 ? * MON-FRI", "0 15 10 ? * 6L 2030", "*/5 * * * *", "0 12 * * 1-5", "0 0 1 1 *", "0 0 29 2 *", "0 0 0 L * ?"],
+    ("expression", "first"),
+    [
+        # from Wednesday 2024-01-10 00:00 UTC; Paris is UTC+1 in winter
+        ("0 0 12 * * ?", utc(2024, 1, 10, 11)),  # Quartz: seconds first, '?' for day-of-week
+        ("0 0 12 ? * MON-FRI", utc(2024, 1, 10, 11)),
+        ("0 15 10 ? * 6L 2030", utc(2030, 1, 25, 9, 15)),  # Quartz's 6 is Friday: the last Friday of January 2030
+        ("*/5 * * * *", utc(2024, 1, 10, 0, 5)),
+        ("0 12 * * 1-5", utc(2024, 1, 10, 11)),
+        ("0 0 1 1 *", utc(2024, 12, 31, 23)),
+        ("0 0 29 2 *", utc(2024, 2, 28, 23)),
+        ("0 0 0 L * ?", utc(2024, 1, 30, 23)),  # the last day of the month
+    ],
 )
-def test_validate_cron_accepts(expression: str) -> None:
-    validate_cron(expression, "Europe/Paris")
+def test_validate_cron_accepts(expression: str, first: int) -> None:
+    assert validate_cron(expression, "Europe/Paris") is None
+    # what the expression was translated to, by when it first fires
+    assert next_cron_time(expression, "Europe/Paris", utc(2024, 1, 10)) == first
 
 
 @pytest.mark.parametrize(
