@@ -301,12 +301,12 @@ class PostgresDestinationFixture(DestinationBuiltin):
 
 
 FIXTURES: dict[str, type[Builtin]] = {
-    "airpipe/source-faker": FakerFixture,
-    "airpipe/source-file": FileFixture,
-    "airpipe/source-postgres": PostgresSourceFixture,
-    "airpipe/destination-local-json": LocalJsonFixture,
-    "airpipe/destination-postgres": PostgresDestinationFixture,
-    "airpipe/destination-sqlite": SqliteFixture,
+    registry.FAKER.docker_repository: FakerFixture,
+    registry.FILE_SOURCE.docker_repository: FileFixture,
+    registry.POSTGRES_SOURCE.docker_repository: PostgresSourceFixture,
+    registry.LOCAL_JSON.docker_repository: LocalJsonFixture,
+    registry.POSTGRES_DESTINATION.docker_repository: PostgresDestinationFixture,
+    registry.SQLITE_DESTINATION.docker_repository: SqliteFixture,
 }
 
 #: (test name, repository) -> the bug it fails on; each becomes a strict xfail

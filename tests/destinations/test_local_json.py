@@ -97,7 +97,7 @@ def catalog(mode: str, *streams: str, primary_key: list[list[str]] | None = None
 
 
 def launcher(root: Path) -> Launcher:
-    return Launcher(registry.resolve("airpipe/destination-local-json"), env={"AIRPIPE_LOCAL_ROOT": str(root)}, kill_grace=5)
+    return Launcher(registry.resolve(registry.LOCAL_JSON.docker_repository), env={"AIRPIPE_LOCAL_ROOT": str(root)}, kill_grace=5)
 
 
 def start(root: Path, cat: dict[str, Any], path: str = "/local/out") -> ConnectorProcess:

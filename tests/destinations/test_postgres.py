@@ -39,7 +39,7 @@ USERS = {
 
 @pytest.fixture
 def launcher(logs: Logs) -> Launcher:
-    return Launcher(registry.resolve("airpipe/destination-postgres"), on_log=logs, kill_grace=10, timeout=60)
+    return Launcher(registry.resolve(registry.POSTGRES_DESTINATION.docker_repository), on_log=logs, kill_grace=10, timeout=60)
 
 
 class Database:

@@ -21,7 +21,12 @@ NULLED = {"change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}
 
 @pytest.fixture
 def launcher(tmp_path: Path) -> Launcher:
-    return Launcher(registry.resolve("airpipe/destination-sqlite"), env={"AIRPIPE_LOCAL_ROOT": str(tmp_path)}, kill_grace=10, timeout=60)
+    return Launcher(
+        registry.resolve(registry.SQLITE_DESTINATION.docker_repository),
+        env={"AIRPIPE_LOCAL_ROOT": str(tmp_path)},
+        kill_grace=10,
+        timeout=60,
+    )
 
 
 class Database:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from airpipe.connectors import registry
 from airpipe.errors import InvalidInput
 from airpipe.models import SYNC, Connection, Job
 from airpipe.services import schedules
@@ -22,8 +23,8 @@ from airpipe.services.schedules import next_cron_time, next_fire_time, start_due
 from airpipe.worker import tasks
 
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FAKER_ID = str(registry.FAKER.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 
 UTC = dt.timezone.utc
 #: 2024-01-01 00:00:00 UTC, a Monday

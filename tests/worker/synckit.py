@@ -17,10 +17,12 @@ from typing import Any
 
 from suitekit import free_port
 
+from airpipe.connectors import registry
+
 PROGRAMS = Path(__file__).parent / "programs"
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FAKER_ID = str(registry.FAKER.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 
 Call = Callable[..., Any]
 

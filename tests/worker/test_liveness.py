@@ -24,12 +24,13 @@ from suitekit import free_port, wait_until
 from synckit import Builder, alive, connector_pids, failure, users_catalog, worker_processes
 
 from airpipe import models
+from airpipe.connectors import registry
 from airpipe.models import Attempt, Job, WorkerBeat, now
 from airpipe.services import scheduler
 from airpipe.worker import runner
 from airpipe.worker.watch import Watch
 
-FAKER = "a3395a42-d499-4316-9233-0451ac0673d1"
+FAKER = str(registry.FAKER.id)
 
 
 # THE WATCH, IN THIS PROCESS
