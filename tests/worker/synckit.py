@@ -319,5 +319,6 @@ def queue_keys() -> list[str]:
 
 
 def connector_pids(parent: int) -> list[int]:
-    """The connectors a worker (or an embedded server) runs right now."""
-    return [pid for pid in children_of(parent) if "airpipe.connectors" in command_line(pid) or "airpipe.destinations" in command_line(pid)]
+    """The built-in connectors a worker (or an embedded server) runs right now."""
+    modules = [f"-m {definition.module} " for definition in registry.BUILTIN_DEFINITIONS]
+    return [pid for pid in children_of(parent) if any(module in command_line(pid) for module in modules)]
