@@ -7,7 +7,6 @@ import json
 import socket
 import struct
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -19,7 +18,7 @@ import jsonschema
 import msgspec
 import pytest
 from psycopg2 import sql
-from suitekit import Logs
+from suitekit import Logs, wait_until
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import Launcher
@@ -482,10 +481,8 @@ def test_a_killed_overwrite_leaves_the_old_table(launcher: Launcher, db: Databas
         process.stdin.write(b"".join(wire.record("users", {"id": n}) for n in range(1000)) + wire.state("users", 1))
         process.stdin.flush()
         staging = f"_airbyte_tmp_{hashlib.sha1(b'users').hexdigest()[:8]}_users"
-        deadline = time.monotonic() + 20
-        while not (staging in db.tables() and db.query(f'SELECT count(*) FROM "{db.schema}"."{staging}"')[0][0]):
-            assert time.monotonic() < deadline, "no rows were loaded"
-            time.sleep(0.05)
+        count = f'SELECT count(*) FROM "{db.schema}"."{staging}"'
+        wait_until(lambda: staging in db.tables() and db.query(count)[0][0], 20, "rows loaded into the staging table")
         assert not wire.ready(process, 0.3)  # an overwrite's state waits for the swap
         assert db.rows("users") == [(1, "old")]  # readable all along
         process.kill()
@@ -519,9 +516,7 @@ def test_a_staging_table_left_by_sigkill_is_replaced(launcher: Launcher, db: Dat
         assert process.stdin is not None
         process.stdin.write(wire.record("users", {"id": 9, "name": "leftover"}))
         process.stdin.flush()
-        deadline = time.monotonic() + 20
-        while len(db.tables()) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(db.tables, 20, "the staging table")
         process.kill(grace=0)
     code, _, _ = wire.write(launcher, db.config, cat, wire.record("users", {"id": 1, "name": "new"}))
     assert code == 0

@@ -33,7 +33,7 @@ if sys.argv[1] == "spec":
     sys.exit(0)
 shutil.copy(args["--config"], "config-copy.json")
 if sys.argv[1] == "check":
-    time.sleep(600)
+    time.sleep(600)  # a check that never answers, on purpose
 stream = {"name": "ticks", "json_schema": {}, "supported_sync_modes": ["full_refresh"]}
 if sys.argv[1] == "discover":
     say({"type": "CATALOG", "catalog": {"streams": [stream]}})
@@ -42,7 +42,7 @@ n = 0
 while True:
     n += 1
     say({"type": "RECORD", "record": {"stream": "ticks", "data": {"n": n}, "emitted_at": 1}})
-    time.sleep(1)
+    time.sleep(1)  # slow on purpose: the read is still running when the test acts on it
 '''
 
 CSVFILE = '''

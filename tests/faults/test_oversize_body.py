@@ -38,7 +38,7 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
                 break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+                time.sleep(0.1)  # polls until the deadline above
         yield port
     finally:
         server.terminate()

@@ -66,7 +66,7 @@ def test_the_attempt_of_a_worker_that_stopped_beating_is_taken_over(database: No
     watch = Watch(0.05, lambda job_id, delay: enqueued.append(job_id), worker="reaper")
     watch.step()  # the first beat only: the reaper waits until this process is steady
     assert Attempt.get_by_id(attempt.id).status == "running"
-    time.sleep(0.06)
+    time.sleep(0.06)  # a deliberate gap: longer than the watch's interval, so the next step is a steady one
     watch.step()
     failed = Attempt.get_by_id(attempt.id)
     assert failed.status == "failed"
@@ -89,7 +89,7 @@ def test_a_watch_that_cannot_reach_the_database_reaps_nothing_until_it_has_beate
     attempt = running_attempt("dead", now() - 1)
     watch = Watch(0.05, lambda job_id, delay: None, worker="reaper")
     watch.step()
-    time.sleep(0.06)
+    time.sleep(0.06)  # a deliberate gap: longer than the watch's interval, so the watch counts as steady
     assert watch.steady
     working = models.db.obj
     models.bind(models.open_database("postgresql://nobody@127.0.0.1:1/none"))
