@@ -49,3 +49,43 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+# CATALOGS
+
+#: the fields of Faker's ``users`` stream that a connection needs: its primary key and its cursor
+USERS_PROPERTIES = {"id": {"type": "integer"}, "updated_at": {"type": "string"}}
+
+
+def sync_catalog(
+    name: str, properties: dict[str, Any], sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite"
+) -> dict[str, Any]:
+    """A syncCatalog (the API's shape) of one selected stream keyed by ``id`` with the cursor
+    ``updated_at``, so creating a connection needs no discover."""
+    return {
+        "streams": [
+            {
+                "stream": {
+                    "name": name,
+                    "jsonSchema": {"type": "object", "properties": properties},
+                    "supportedSyncModes": ["full_refresh", "incremental"],
+                    "sourceDefinedCursor": True,
+                    "defaultCursorField": ["updated_at"],
+                    "sourceDefinedPrimaryKey": [["id"]],
+                },
+                "config": {
+                    "syncMode": sync_mode,
+                    "cursorField": ["updated_at"],
+                    "destinationSyncMode": destination_sync_mode,
+                    "primaryKey": [["id"]],
+                    "aliasName": name,
+                    "selected": True,
+                },
+            }
+        ]
+    }
+
+
+def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
+    """A syncCatalog of Faker's ``users`` stream only."""
+    return sync_catalog("users", USERS_PROPERTIES, sync_mode, destination_sync_mode)

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 from starlette.testclient import TestClient
+from suitekit import users_catalog
 
 from airpipe import models
 from airpipe.connectors import registry
@@ -81,32 +82,6 @@ def create_destination(call: Call, cached_specs: None) -> Call:
     return create
 
 
-def _users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
-    """A syncCatalog of Faker's `users` stream only, so creating a connection needs no discover."""
-    return {
-        "streams": [
-            {
-                "stream": {
-                    "name": "users",
-                    "jsonSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}}},
-                    "supportedSyncModes": ["full_refresh", "incremental"],
-                    "sourceDefinedCursor": True,
-                    "defaultCursorField": ["updated_at"],
-                    "sourceDefinedPrimaryKey": [["id"]],
-                },
-                "config": {
-                    "syncMode": sync_mode,
-                    "cursorField": ["updated_at"],
-                    "destinationSyncMode": destination_sync_mode,
-                    "primaryKey": [["id"]],
-                    "aliasName": "users",
-                    "selected": True,
-                },
-            }
-        ]
-    }
-
-
 @pytest.fixture
 def create_connection(call: Call, create_source: Call, create_destination: Call) -> Call:
     def create(source: Any = None, destination: Any = None, **fields: Any) -> Any:
@@ -116,7 +91,7 @@ def create_connection(call: Call, create_source: Call, create_destination: Call)
             "sourceId": source["sourceId"],
             "destinationId": destination["destinationId"],
             "status": "active",
-            "syncCatalog": _users_catalog(),
+            "syncCatalog": users_catalog(),
             **fields,
         }
         return call("connections/create", body)
@@ -127,11 +102,6 @@ def create_connection(call: Call, create_source: Call, create_destination: Call)
 @pytest.fixture
 def connection(create_connection: Call) -> Any:
     return create_connection()
-
-
-@pytest.fixture
-def users_catalog() -> Call:
-    return _users_catalog
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from suitekit import users_catalog
 
 from airpipe.connectors import registry
 from airpipe.errors import InvalidInput
@@ -40,28 +41,7 @@ def utc(*args: int) -> int:
     return int(dt.datetime(*args, tzinfo=UTC).timestamp())
 
 
-USERS_CATALOG = {
-    "streams": [
-        {
-            "stream": {
-                "name": "users",
-                "jsonSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}}},
-                "supportedSyncModes": ["full_refresh", "incremental"],
-                "sourceDefinedCursor": True,
-                "defaultCursorField": ["updated_at"],
-                "sourceDefinedPrimaryKey": [["id"]],
-            },
-            "config": {
-                "syncMode": "full_refresh",
-                "cursorField": ["updated_at"],
-                "destinationSyncMode": "overwrite",
-                "primaryKey": [["id"]],
-                "aliasName": "users",
-                "selected": True,
-            },
-        }
-    ]
-}
+USERS_CATALOG = users_catalog()
 
 
 # FIXTURES

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from suitekit import free_port
+from suitekit import free_port, sync_catalog
 
 from airpipe.connectors import registry
 
@@ -42,37 +42,7 @@ def install_programs(bin_dir: Path) -> Path:
 
 def items_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
     """A syncCatalog of source-scripted's only stream."""
-    return catalog_of("items", sync_mode, destination_sync_mode, properties=("id", "updated_at", "version"))
-
-
-def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
-    """A syncCatalog of Faker's `users` stream only."""
-    return catalog_of("users", sync_mode, destination_sync_mode, properties=("id", "name", "updated_at"))
-
-
-def catalog_of(name: str, sync_mode: str, destination_sync_mode: str, *, properties: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "streams": [
-            {
-                "stream": {
-                    "name": name,
-                    "jsonSchema": {"type": "object", "properties": {p: {} for p in properties}},
-                    "supportedSyncModes": ["full_refresh", "incremental"],
-                    "sourceDefinedCursor": True,
-                    "defaultCursorField": ["updated_at"],
-                    "sourceDefinedPrimaryKey": [["id"]],
-                },
-                "config": {
-                    "syncMode": sync_mode,
-                    "cursorField": ["updated_at"],
-                    "destinationSyncMode": destination_sync_mode,
-                    "primaryKey": [["id"]],
-                    "aliasName": name,
-                    "selected": True,
-                },
-            }
-        ]
-    }
+    return sync_catalog("items", {"id": {}, "updated_at": {}, "version": {}}, sync_mode, destination_sync_mode)
 
 
 class Builder:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import redis
-from suitekit import wait_until
+from suitekit import users_catalog, wait_until
 from synckit import (
     Builder,
     Deployment,
@@ -31,7 +31,6 @@ from synckit import (
     log_lines,
     queue_keys,
     read_jsonl,
-    users_catalog,
     worker_processes,
 )
 

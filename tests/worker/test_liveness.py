@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from suitekit import free_port, wait_until
-from synckit import Builder, alive, connector_pids, failure, users_catalog, worker_processes
+from suitekit import free_port, users_catalog, wait_until
+from synckit import Builder, alive, connector_pids, failure, worker_processes
 
 from airpipe import models
 from airpipe.connectors import registry
