@@ -16,8 +16,12 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from suitekit import Logs
 
 from airpipe import models
+from airpipe.connectors import registry
+from airpipe.connectors.launcher import Launcher
+from airpipe.protocol import SyncMode
 from airpipe.settings import Settings
 from airpipe.worker import queue
 
@@ -160,3 +164,38 @@ def client(settings: Settings, immediate_queue: None) -> Iterator[TestClient]:
         yield test_client
     if not models.is_sqlite():
         models.db.obj.close_all()
+
+
+# CONNECTORS
+
+
+@pytest.fixture
+def logs() -> Logs:
+    """An ``on_log`` callback for a Launcher that remembers what the connector logged."""
+    return Logs()
+
+
+@pytest.fixture
+def faker(logs: Logs) -> Launcher:
+    return Launcher(registry.resolve(registry.FAKER.docker_repository, registry.FAKER.docker_image_tag), on_log=logs, timeout=30)
+
+
+@pytest.fixture
+def faker_catalog() -> Callable[..., dict[str, Any]]:
+    """``faker_catalog("users", sync_mode=...)``: a configured catalog (as JSON) of Faker's streams."""
+    import msgspec
+
+    from airpipe.protocol import encode
+    from airpipe.sources.faker import Faker
+
+    discovered = {s.name: msgspec.json.decode(encode(s)) for s in Faker().discover({}).streams}
+
+    def build(*streams: str, sync_mode: SyncMode = SyncMode.incremental) -> dict[str, Any]:
+        return {
+            "streams": [
+                {"stream": discovered[name], "sync_mode": sync_mode.value, "destination_sync_mode": "append"}
+                for name in streams or discovered
+            ]
+        }
+
+    return build

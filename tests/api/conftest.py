@@ -11,13 +11,15 @@ from typing import Any
 import msgspec
 import pytest
 from starlette.testclient import TestClient
+from suitekit import users_catalog
 
 from airpipe import models
+from airpipe.connectors import registry
 from airpipe.settings import Settings
 
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FAKER_ID = str(registry.FAKER.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 Call = Callable[..., Any]
@@ -80,32 +82,6 @@ def create_destination(call: Call, cached_specs: None) -> Call:
     return create
 
 
-def _users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
-    """A syncCatalog of Faker's `users` stream only, so creating a connection needs no discover."""
-    return {
-        "streams": [
-            {
-                "stream": {
-                    "name": "users",
-                    "jsonSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}}},
-                    "supportedSyncModes": ["full_refresh", "incremental"],
-                    "sourceDefinedCursor": True,
-                    "defaultCursorField": ["updated_at"],
-                    "sourceDefinedPrimaryKey": [["id"]],
-                },
-                "config": {
-                    "syncMode": sync_mode,
-                    "cursorField": ["updated_at"],
-                    "destinationSyncMode": destination_sync_mode,
-                    "primaryKey": [["id"]],
-                    "aliasName": "users",
-                    "selected": True,
-                },
-            }
-        ]
-    }
-
-
 @pytest.fixture
 def create_connection(call: Call, create_source: Call, create_destination: Call) -> Call:
     def create(source: Any = None, destination: Any = None, **fields: Any) -> Any:
@@ -115,7 +91,7 @@ def create_connection(call: Call, create_source: Call, create_destination: Call)
             "sourceId": source["sourceId"],
             "destinationId": destination["destinationId"],
             "status": "active",
-            "syncCatalog": _users_catalog(),
+            "syncCatalog": users_catalog(),
             **fields,
         }
         return call("connections/create", body)
@@ -126,11 +102,6 @@ def create_connection(call: Call, create_source: Call, create_destination: Call)
 @pytest.fixture
 def connection(create_connection: Call) -> Any:
     return create_connection()
-
-
-@pytest.fixture
-def users_catalog() -> Call:
-    return _users_catalog
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

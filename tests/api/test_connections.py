@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from suitekit import users_catalog
+
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -20,7 +22,7 @@ def update(call: Any, connection: Any, status: int = 200, **fields: Any) -> Any:
 # CREATE
 
 
-def test_create_with_a_sync_catalog_shows_both_views(call: Any, create_source: Any, create_destination: Any, users_catalog: Any) -> None:
+def test_create_with_a_sync_catalog_shows_both_views(call: Any, create_source: Any, create_destination: Any) -> None:
     source, destination = create_source(), create_destination()
     body = {
         "sourceId": source["sourceId"],
@@ -112,7 +114,7 @@ def test_create_without_a_catalog_discovers_one(call: Any, create_source: Any, c
     assert connection["status"] == "inactive"
 
 
-def test_create_refuses_unknown_or_deleted_actors(call: Any, create_source: Any, create_destination: Any, users_catalog: Any) -> None:
+def test_create_refuses_unknown_or_deleted_actors(call: Any, create_source: Any, create_destination: Any) -> None:
     source, destination = create_source(), create_destination()
     body = {
         "sourceId": source["sourceId"],
@@ -131,7 +133,7 @@ def test_create_refuses_unknown_or_deleted_actors(call: Any, create_source: Any,
     call("connections/create", body, status=404)
 
 
-def test_create_refuses_actors_of_different_workspaces(call: Any, create_source: Any, create_destination: Any, users_catalog: Any) -> None:
+def test_create_refuses_actors_of_different_workspaces(call: Any, create_source: Any, create_destination: Any) -> None:
     other = call("workspaces/create", {"name": "other"})
     source, destination = create_source(), create_destination(workspace_id=other["workspaceId"])
     body = {
@@ -150,7 +152,7 @@ def test_create_refuses_actors_of_different_workspaces(call: Any, create_source:
 
 
 def test_create_refuses_a_catalog_the_streams_cannot_run(
-    call: Any, create_source: Any, create_destination: Any, users_catalog: Any
+    call: Any, create_source: Any, create_destination: Any
 ) -> None:
     catalog = users_catalog(destination_sync_mode="append_dedup")
     catalog["streams"][0]["stream"].update(supportedSyncModes=["full_refresh"], sourceDefinedPrimaryKey=None)
@@ -264,7 +266,7 @@ def test_update_the_schedule(call: Any, create_connection: Any) -> None:
     assert "schedule" not in manual and "scheduleData" not in manual
 
 
-def test_update_the_catalog_through_either_view(call: Any, connection: Any, users_catalog: Any) -> None:
+def test_update_the_catalog_through_either_view(call: Any, connection: Any) -> None:
     catalog = users_catalog(sync_mode="incremental", destination_sync_mode="append_dedup")
     updated = update(call, connection, syncCatalog=catalog)
     assert updated["syncCatalog"] == catalog
@@ -277,7 +279,7 @@ def test_update_the_catalog_through_either_view(call: Any, connection: Any, user
     assert updated["syncSchema"]["streams"][0]["fields"] == [{"name": "id", "cleanedName": "id", "dataType": "number", "selected": True}]
 
 
-def test_update_refuses_a_catalog_the_streams_cannot_run(call: Any, connection: Any, users_catalog: Any) -> None:
+def test_update_refuses_a_catalog_the_streams_cannot_run(call: Any, connection: Any) -> None:
     catalog = users_catalog()
     catalog["streams"][0]["config"]["syncMode"] = "incremental"
     catalog["streams"][0]["config"]["cursorField"] = None

@@ -6,6 +6,7 @@ from typing import Any
 
 from airpipe.connectors.registry import BUILTIN_DEFINITIONS
 
+# the wire values on purpose: clients keep these ids and repositories, so a change to them must fail here
 FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
 LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

@@ -24,6 +24,7 @@ import pytest
 
 from airpipe.api.openapi import build_spec, example, spec_bytes
 from airpipe.api.operations import GETS, OPERATIONS
+from airpipe.connectors import registry
 from airpipe.schemas.base import InternalErrorInfo, InvalidInputExceptionInfo, KnownExceptionInfo
 from airpipe.settings import Settings
 
@@ -283,7 +284,7 @@ def test_generated_client_creates_and_reads_a_source(generated_client: ModuleTyp
 
         definitions = _api(generated_client, "source_definitions", "list_source_definitions").sync(client=client)
         assert isinstance(definitions, models_.SourceDefinitionReadList), definitions
-        faker = next(d for d in definitions.source_definitions if d.docker_repository == "airpipe/source-faker")
+        faker = next(d for d in definitions.source_definitions if d.docker_repository == registry.FAKER.docker_repository)
 
         config = models_.SourceCreateConnectionConfiguration.from_dict({"count": 10, "seed": 1})
         body = models_.SourceCreate(

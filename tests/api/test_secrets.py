@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from suitekit import users_catalog
 
 from airpipe import models
 
@@ -106,7 +107,7 @@ def test_create_answers_the_secret_masked_and_stores_it_clear(create_secretive: 
     assert stored_configuration(source["sourceId"]) == {"user": "ada", "password": "s3cret", "tunnel": {"method": "key", "key": "k3y"}}
 
 
-def test_every_read_masks_the_secret(call: Any, create_secretive: Any, create_destination: Any, users_catalog: Any) -> None:
+def test_every_read_masks_the_secret(call: Any, create_secretive: Any, create_destination: Any) -> None:
     source = create_secretive(tunnel={"method": "key", "key": "k3y"})
     masked = {"user": "ada", "password": MASK, "tunnel": {"method": "key", "key": MASK}}
     assert call("sources/get", {"sourceId": source["sourceId"]})["connectionConfiguration"] == masked

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from airpipe.connectors import registry
+
 #: builders and direct calls alike find Faker's and Local JSON's specs cached (no get_spec process)
 pytestmark = pytest.mark.usefixtures("cached_specs")
 
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FAKER_ID = str(registry.FAKER.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 INVALID = "The provided configuration does not fulfill the specification. Errors: "
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from suitekit import users_catalog
+
 from airpipe import models
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -30,7 +32,7 @@ def test_unknown_connection_is_404(call: Any) -> None:
 
 
 def test_an_incremental_sync_resumes_from_the_state(
-    call: Any, create_source: Any, create_connection: Any, users_catalog: Any, sync: Any, local_root: Path, read_jsonl: Any
+    call: Any, create_source: Any, create_connection: Any, sync: Any, local_root: Path, read_jsonl: Any
 ) -> None:
     source = create_source(5)
     connection = create_connection(source, syncCatalog=users_catalog("incremental", "append"))

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 import jsonschema
 import pytest
+from suitekit import Logs
 
 from airpipe.connectors import registry
 from airpipe.connectors.errors import ConnectorError
@@ -300,12 +301,12 @@ class PostgresDestinationFixture(DestinationBuiltin):
 
 
 FIXTURES: dict[str, type[Builtin]] = {
-    "airpipe/source-faker": FakerFixture,
-    "airpipe/source-file": FileFixture,
-    "airpipe/source-postgres": PostgresSourceFixture,
-    "airpipe/destination-local-json": LocalJsonFixture,
-    "airpipe/destination-postgres": PostgresDestinationFixture,
-    "airpipe/destination-sqlite": SqliteFixture,
+    registry.FAKER.docker_repository: FakerFixture,
+    registry.FILE_SOURCE.docker_repository: FileFixture,
+    registry.POSTGRES_SOURCE.docker_repository: PostgresSourceFixture,
+    registry.LOCAL_JSON.docker_repository: LocalJsonFixture,
+    registry.POSTGRES_DESTINATION.docker_repository: PostgresDestinationFixture,
+    registry.SQLITE_DESTINATION.docker_repository: SqliteFixture,
 }
 
 #: (test name, repository) -> the bug it fails on; each becomes a strict xfail
@@ -339,25 +340,8 @@ def test_every_builtin_has_a_fixture() -> None:
         assert registry.resolve(repository)[1:] == ["-m", definition.module]
 
 
-class Logs(list[tuple[str, str]]):
-    """Every (level, message) a connector logged, from any thread."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-
-    def __call__(self, level: str, message: str) -> None:
-        with self.lock:
-            self.append((level, message))
-
-
 @pytest.fixture
-def conformance_logs() -> Logs:
-    return Logs()
-
-
-@pytest.fixture
-def builtin(request: pytest.FixtureRequest, tmp_path: Path, conformance_logs: Logs) -> Iterator[Builtin]:
+def builtin(request: pytest.FixtureRequest, tmp_path: Path, logs: Logs) -> Iterator[Builtin]:
     repository: str = request.param
     fixture = FIXTURES.get(repository)
     if fixture is None:
@@ -371,7 +355,7 @@ def builtin(request: pytest.FixtureRequest, tmp_path: Path, conformance_logs: Lo
         yield made
         # whatever a test did, no secret may have reached a log line
         for secret in made.secrets:
-            leaked = [f"{level} {message}" for level, message in conformance_logs if secret in message]
+            leaked = logs.containing(secret)
             assert not leaked, f"a secret of the config was logged: {leaked}"
     finally:
         for cleanup in reversed(ctx.cleanups):
@@ -379,11 +363,11 @@ def builtin(request: pytest.FixtureRequest, tmp_path: Path, conformance_logs: Lo
 
 
 @pytest.fixture
-def launcher(builtin: Builtin, conformance_logs: Logs) -> Launcher:
+def launcher(builtin: Builtin, logs: Logs) -> Launcher:
     return Launcher(
         registry.resolve(builtin.repository),
         env={"AIRPIPE_LOCAL_ROOT": str(builtin.ctx.root)},
-        on_log=conformance_logs,
+        on_log=logs,
         timeout=30,
         kill_grace=5,
     )
@@ -435,7 +419,7 @@ def test_check_valid_config(builtin: Builtin, launcher: Launcher) -> None:
 
 
 @pytest.mark.parametrize("builtin", builtins("test_check_bad_config"), indirect=True)
-def test_check_bad_config(builtin: Builtin, launcher: Launcher, conformance_logs: Logs) -> None:
+def test_check_bad_config(builtin: Builtin, launcher: Launcher, logs: Logs) -> None:
     status = launcher.check(builtin.bad_config())
     assert status.status is Status.FAILED
     assert status.message and status.message.strip()
@@ -443,7 +427,7 @@ def test_check_bad_config(builtin: Builtin, launcher: Launcher, conformance_logs
         assert word.lower() in status.message.lower(), f"the message does not name the problem ({word!r}): {status.message}"
     for secret in builtin.secrets:
         assert secret not in status.message
-        assert not [message for _, message in conformance_logs if secret in message]
+        assert not [message for _, message in logs if secret in message]
 
 
 @pytest.mark.parametrize("builtin", builtins("test_bad_config_fails_the_other_verbs_cleanly"), indirect=True)
@@ -585,13 +569,13 @@ def test_records_match_the_discovered_schema(builtin: SourceBuiltin, launcher: L
     builtins("test_edge_values_match_the_discovered_schema", "source", lambda fixture: fixture.edge_stream is not None),
     indirect=True,
 )
-def test_edge_values_match_the_discovered_schema(builtin: SourceBuiltin, launcher: Launcher, conformance_logs: Logs) -> None:
+def test_edge_values_match_the_discovered_schema(builtin: SourceBuiltin, launcher: Launcher, logs: Logs) -> None:
     """The schema describes every value the source can send, not only the ordinary ones."""
     assert builtin.edge_stream is not None
     config = builtin.edge_config()
     stream = selected(launcher.discover(config), builtin.edge_stream)
     result = read(launcher, config, configured(stream, SyncMode.full_refresh))
-    dropped = [message for level, message in conformance_logs if level == "ERROR"]
+    dropped = [message for level, message in logs if level == "ERROR"]
     assert not dropped, f"lines that are not valid messages: {dropped}"
     assert len(result.records) == 3
     validator = jsonschema.Draft7Validator(stream.json_schema)
@@ -850,7 +834,9 @@ def test_a_killed_overwrite_keeps_the_previous_data(builtin: DestinationBuiltin,
         assert process.stdin is not None
         process.stdin.write(lines_of(new) + state_line(stream, 1) + lines_of(records(6, tag=" (new)")))
         process.stdin.flush()
-        time.sleep(0.5)  # the destination takes the input in (and may load it into its staging)
+        # a deliberate gap: the destination takes the input in (and may load it into its staging)
+        # before the kill; destinations show no common sign of having done so that could be polled
+        time.sleep(0.5)
         assert process.process.poll() is None, process.last_lines
         process.kill(grace)
         echoed = [line for line in process if (m := process.handle_line(line)) is not None and m.type is MessageType.STATE]

@@ -22,7 +22,7 @@ from airpipe.connectors.installer import ConnectorProgram, InstalledConnector, I
 from airpipe.settings import Settings
 
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 OFFLINE = ["--no-index"]
 
 

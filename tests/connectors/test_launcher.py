@@ -226,6 +226,7 @@ def test_connectors_inherit_only_a_few_variables(program: Program, logs: Any, mo
 
 
 def test_builtins_resolve_to_this_interpreter() -> None:
+    # literals on purpose: the repositories and ids are what clients send, fixed across installations
     assert registry.resolve("airpipe/source-faker", "0.1.0") == [sys.executable, "-m", "airpipe.sources.faker"]
     assert registry.resolve("airpipe/destination-local-json", "dev") == [sys.executable, "-m", "airpipe.destinations.local_json"]
     assert [(d.actor_type, d.docker_repository) for d in registry.BUILTIN_DEFINITIONS] == [

@@ -254,16 +254,39 @@ def test_a_batch_holds_batch_rows_records_even_within_a_run(tmp_path: Path) -> N
 # LINES
 
 
-@pytest.mark.parametrize("chunk", [64, 1 << 20])
-def test_a_bad_line_is_named_by_its_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)  # lines that straddle reads, and one block
+# lines that straddle reads, and one block
+BAD_LINE_CHUNKS = pytest.mark.parametrize("chunk", [64, 1 << 20])
+
+
+@BAD_LINE_CHUNKS
+def test_a_line_that_is_not_json_is_named_by_its_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)
     with pytest.raises(ValueError, match=r"^input line 5 is not a protocol message: JSON is malformed"):
         write(tmp_path, [target("users")], *users(2), b"\n", *users(1), b"oops\n", *users(3))
+
+
+@BAD_LINE_CHUNKS
+def test_two_messages_on_one_line_are_named_by_its_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)
     with pytest.raises(ValueError, match=r"^input line 3 is not a protocol message: JSON is malformed: trailing characters"):
         write(tmp_path, [target("users")], *users(2), users(1)[0][:-1] + b" " + users(1)[0], *users(3))
+
+
+@BAD_LINE_CHUNKS
+def test_a_line_of_several_messages_ending_in_a_misfit_is_named_by_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)
     bad = record("users", {"id": "x"})[:-1]
     with pytest.raises(ValueError, match=r"^input line 2 is not a protocol message: JSON is malformed: trailing characters"):
         write(tmp_path, [target("users")], *users(1), b" ".join([users(1)[0][:-1]] * 2 + [bad]) + b"\n")
+
+
+@BAD_LINE_CHUNKS
+def test_a_record_of_a_stream_not_in_the_catalog_is_named_by_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)
     with pytest.raises(ValueError, match=r"^input line 4 is a record of stream 'orders', which is not in the catalog$"):
         write(tmp_path, [target("users")], *users(3), record("orders", {"id": 1}), *users(3))
 

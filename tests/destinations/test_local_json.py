@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from wirekit import Wire
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import ConnectorProcess, Launcher
@@ -72,32 +72,12 @@ def test_stream_names_become_safe_file_names() -> None:
 # WRITING
 
 
-def record(stream: str, data: dict[str, Any], emitted_at: int = 1000) -> bytes:
-    return json.dumps({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": emitted_at}}).encode() + b"\n"
-
-
-def state(stream: str, n: int) -> bytes:
-    message = {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": {"n": n}}}}
-    return json.dumps(message).encode() + b"\n"
-
-
-def catalog(mode: str, *streams: str, primary_key: list[list[str]] | None = None, cursor: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "streams": [
-            {
-                "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
-                "sync_mode": "incremental",
-                "destination_sync_mode": mode,
-                "primary_key": primary_key,
-                "cursor_field": cursor,
-            }
-            for name in streams
-        ]
-    }
+# the destinations' shared protocol lines and catalogs (wirekit.py)
+record, state, catalog, ready = Wire.record, Wire.state, Wire.catalog, Wire.ready
 
 
 def launcher(root: Path) -> Launcher:
-    return Launcher(registry.resolve("airpipe/destination-local-json"), env={"AIRPIPE_LOCAL_ROOT": str(root)}, kill_grace=5)
+    return Launcher(registry.resolve(registry.LOCAL_JSON.docker_repository), env={"AIRPIPE_LOCAL_ROOT": str(root)}, kill_grace=5)
 
 
 def start(root: Path, cat: dict[str, Any], path: str = "/local/out") -> ConnectorProcess:
@@ -121,10 +101,6 @@ def rows(root: Path, stream: str) -> list[dict[str, Any]]:
 
 def data(root: Path, stream: str) -> list[Any]:
     return [row["_airbyte_data"] for row in rows(root, stream)]
-
-
-def ready(process: ConnectorProcess, timeout: float) -> bool:
-    return bool(select.select([process.stdout], [], [], timeout)[0])
 
 
 def test_lines_are_airbyte_raw_records(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import json
 import socket
 import struct
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -19,6 +18,7 @@ import jsonschema
 import msgspec
 import pytest
 from psycopg2 import sql
+from suitekit import Logs, wait_until
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import Launcher
@@ -36,19 +36,9 @@ USERS = {
 }
 
 
-class Logs(list[str]):
-    def __call__(self, level: str, message: str) -> None:
-        self.append(f"{level} {message}")
-
-
-@pytest.fixture
-def logs() -> Logs:
-    return Logs()
-
-
 @pytest.fixture
 def launcher(logs: Logs) -> Launcher:
-    return Launcher(registry.resolve("airpipe/destination-postgres"), on_log=logs, kill_grace=10, timeout=60)
+    return Launcher(registry.resolve(registry.POSTGRES_DESTINATION.docker_repository), on_log=logs, kill_grace=10, timeout=60)
 
 
 class Database:
@@ -185,7 +175,7 @@ def test_a_bad_password_fails_the_check_without_showing_it(launcher: Launcher, l
         f"cannot connect to PostgreSQL at 127.0.0.1:{password_server}, database db: connection to server at "
         f'"127.0.0.1", port {password_server} failed: FATAL: password authentication failed for user "airpipe"'
     )
-    assert not [line for line in logs if "Sup3r-S3cret!" in line]
+    assert not logs.containing("Sup3r-S3cret!")
 
 
 def test_a_bad_password_fails_the_write_without_showing_it(launcher: Launcher, logs: Logs, password_server: int, wire: Any) -> None:
@@ -201,7 +191,7 @@ def test_a_bad_password_fails_the_write_without_showing_it(launcher: Launcher, l
     assert process.trace_error.failure_type is not None and process.trace_error.failure_type.value == "config_error"
     assert "password authentication failed" in process.trace_error.message
     assert not [line for line in lines if b"Sup3r-S3cret!" in line]
-    assert not [line for line in logs if "Sup3r-S3cret!" in line]
+    assert not logs.containing("Sup3r-S3cret!")
 
 
 # TYPES AND NAMES
@@ -491,10 +481,8 @@ def test_a_killed_overwrite_leaves_the_old_table(launcher: Launcher, db: Databas
         process.stdin.write(b"".join(wire.record("users", {"id": n}) for n in range(1000)) + wire.state("users", 1))
         process.stdin.flush()
         staging = f"_airbyte_tmp_{hashlib.sha1(b'users').hexdigest()[:8]}_users"
-        deadline = time.monotonic() + 20
-        while not (staging in db.tables() and db.query(f'SELECT count(*) FROM "{db.schema}"."{staging}"')[0][0]):
-            assert time.monotonic() < deadline, "no rows were loaded"
-            time.sleep(0.05)
+        count = f'SELECT count(*) FROM "{db.schema}"."{staging}"'
+        wait_until(lambda: staging in db.tables() and db.query(count)[0][0], 20, "rows loaded into the staging table")
         assert not wire.ready(process, 0.3)  # an overwrite's state waits for the swap
         assert db.rows("users") == [(1, "old")]  # readable all along
         process.kill()
@@ -528,9 +516,7 @@ def test_a_staging_table_left_by_sigkill_is_replaced(launcher: Launcher, db: Dat
         assert process.stdin is not None
         process.stdin.write(wire.record("users", {"id": 9, "name": "leftover"}))
         process.stdin.flush()
-        deadline = time.monotonic() + 20
-        while len(db.tables()) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(db.tables, 20, "the staging table")
         process.kill(grace=0)
     code, _, _ = wire.write(launcher, db.config, cat, wire.record("users", {"id": 1, "name": "new"}))
     assert code == 0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from suitekit import wait_until
 
 from airpipe.connectors import registry
 from airpipe.connectors.launcher import Launcher
@@ -21,7 +21,12 @@ NULLED = {"change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}
 
 @pytest.fixture
 def launcher(tmp_path: Path) -> Launcher:
-    return Launcher(registry.resolve("airpipe/destination-sqlite"), env={"AIRPIPE_LOCAL_ROOT": str(tmp_path)}, kill_grace=10, timeout=60)
+    return Launcher(
+        registry.resolve(registry.SQLITE_DESTINATION.docker_repository),
+        env={"AIRPIPE_LOCAL_ROOT": str(tmp_path)},
+        kill_grace=10,
+        timeout=60,
+    )
 
 
 class Database:
@@ -241,10 +246,8 @@ def test_a_killed_overwrite_leaves_the_old_table(launcher: Launcher, db: Databas
         assert process.stdin is not None
         process.stdin.write(b"".join(wire.record("users", {"id": n}) for n in range(1000)) + wire.state("users", 1))
         process.stdin.flush()
-        deadline = time.monotonic() + 20
-        while not ("_airbyte_tmp_users" in db.tables() and db.query('SELECT count(*) FROM "_airbyte_tmp_users"')[0][0]):
-            assert time.monotonic() < deadline, "no rows were loaded"
-            time.sleep(0.05)
+        count = 'SELECT count(*) FROM "_airbyte_tmp_users"'
+        wait_until(lambda: "_airbyte_tmp_users" in db.tables() and db.query(count)[0][0], 20, "rows loaded into the staging table")
         assert not wire.ready(process, 0.3)  # an overwrite's state waits for the swap
         assert db.rows("users") == [(1, "old")]
         process.kill()

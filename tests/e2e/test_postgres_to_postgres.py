@@ -12,11 +12,13 @@ import psycopg2
 import pytest
 from starlette.testclient import TestClient
 
+from airpipe.connectors import registry
+
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 WORKSPACE = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-POSTGRES_SOURCE = "decd338e-5647-4c0b-adf4-da0e75f5a750"
-POSTGRES_DESTINATION = "25c5221d-dce2-4163-ade9-739ef790f503"
+POSTGRES_SOURCE = str(registry.POSTGRES_SOURCE.id)
+POSTGRES_DESTINATION = str(registry.POSTGRES_DESTINATION.id)
 ROWS = [(1, "ada", "2024-01-01T00:00:01+00", "10.50"), (2, "bob", "2024-01-01T00:00:02+00", "7"), (3, "cy", "2024-01-01T00:00:03+00", None)]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from suitekit import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -33,12 +33,6 @@ def readme_walkthrough() -> str:
             break
         block.append(line)
     return textwrap.dedent("\n".join(block))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 30) -> None:

@@ -15,9 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import time
 import types
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +33,7 @@ if sys.argv[1] == "spec":
     sys.exit(0)
 shutil.copy(args["--config"], "config-copy.json")
 if sys.argv[1] == "check":
-    time.sleep(600)
+    time.sleep(600)  # a check that never answers, on purpose
 stream = {"name": "ticks", "json_schema": {}, "supported_sync_modes": ["full_refresh"]}
 if sys.argv[1] == "discover":
     say({"type": "CATALOG", "catalog": {"streams": [stream]}})
@@ -44,7 +42,7 @@ n = 0
 while True:
     n += 1
     say({"type": "RECORD", "record": {"stream": "ticks", "data": {"n": n}, "emitted_at": 1}})
-    time.sleep(1)
+    time.sleep(1)  # slow on purpose: the read is still running when the test acts on it
 '''
 
 CSVFILE = '''
@@ -103,14 +101,6 @@ def files_containing(secret: str, *roots: Path, since: float = 0.0) -> list[Path
                 except OSError:
                     continue
     return found
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def require_bubblewrap() -> None:

@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confinement_kit import files_containing, install_connectors, wait_until
+from confinement_kit import files_containing, install_connectors
 from starlette.testclient import TestClient
+from suitekit import wait_until
 
+from airpipe.connectors import registry
 from airpipe.settings import Settings
 
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 TICKS_CATALOG = {
     "streams": [
         {

@@ -17,10 +17,11 @@ import pytest
 from confinement_kit import install_connectors, mode, require_bubblewrap, settings  # noqa: F401 (fixtures)
 from starlette.testclient import TestClient
 
+from airpipe.connectors import registry
 from airpipe.settings import Settings
 
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ import pytest
 from confinement_kit import mode, require_bubblewrap, settings  # noqa: F401 (fixtures)
 from starlette.testclient import TestClient
 
+from airpipe.connectors import registry
 from airpipe.settings import Settings
 
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FILE_ID = "778daa7c-feaf-4db6-96f3-70fd645acc77"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FILE_ID = str(registry.FILE_SOURCE.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 REFUSED = "is a symbolic link; airpipe writes only inside the local root"
 
 

@@ -15,14 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from suitekit import free_port
 
 LIMIT = 4096
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +38,7 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
                 break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+                time.sleep(0.1)  # polls until the deadline above
         yield port
     finally:
         server.terminate()

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from airpipe.connectors import registry
 from airpipe.settings import Settings
 
 pytestmark = pytest.mark.pypi  # not `postgres` too: `pytest -m postgres` must not download
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.pypi  # not `postgres` too: `pytest -m postgres` must n
 #: airbyte-source-faker generates its records offline; pinned, so a new release changes nothing here
 PACKAGE = "airbyte-source-faker==7.2.1"
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-POSTGRES_DESTINATION_ID = "25c5221d-dce2-4163-ade9-739ef790f503"  # airpipe/destination-postgres, built in
+POSTGRES_DESTINATION_ID = str(registry.POSTGRES_DESTINATION.id)
 
 
 def count_rows(database_url: str, schema: str, table: str, where: str = "") -> int:

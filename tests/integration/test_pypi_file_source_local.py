@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from airpipe.connectors import registry
 from airpipe.connectors.sandbox import probe
 from airpipe.settings import Settings
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.pypi
 
 PACKAGE = "airbyte-source-file==0.5.39"
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-POSTGRES_DESTINATION_ID = "25c5221d-dce2-4163-ade9-739ef790f503"
+POSTGRES_DESTINATION_ID = str(registry.POSTGRES_DESTINATION.id)
 
 
 @pytest.fixture(params=["bwrap", "off"])

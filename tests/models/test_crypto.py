@@ -9,12 +9,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airpipe import models
+from airpipe.connectors import registry
 from airpipe.errors import SettingsError
 from airpipe.models import Actor, Job
 from airpipe.settings import Settings
 
 WORKSPACE = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER = "a3395a42-d499-4316-9233-0451ac0673d1"
+FAKER = str(registry.FAKER.id)
 
 
 def raw_column(table: str, column: str) -> list[str]:

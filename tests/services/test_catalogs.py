@@ -240,4 +240,10 @@ def test_validate_against_accepts_source_defined_cursors_and_keys() -> None:
             "config": {"syncMode": "incremental", "destinationSyncMode": "append_dedup"},
         }
     )
-    catalogs.validate_against(good, "syncCatalog")
+    assert catalogs.validate_against(good, "syncCatalog") is None
+    # what the connectors are given: the source's cursor and key stand in for the missing config
+    [configured] = catalogs.configured_streams(good)
+    assert (configured["sync_mode"], configured["destination_sync_mode"]) == ("incremental", "append_dedup")
+    assert configured["stream"]["source_defined_cursor"] is True
+    assert configured["cursor_field"] == []
+    assert configured["primary_key"] == [["id"]]

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from suitekit import users_catalog
 
+from airpipe.connectors import registry
 from airpipe.errors import InvalidInput
 from airpipe.models import SYNC, Connection, Job
 from airpipe.services import schedules
@@ -22,8 +24,8 @@ from airpipe.services.schedules import next_cron_time, next_fire_time, start_due
 from airpipe.worker import tasks
 
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FAKER_ID = str(registry.FAKER.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 
 UTC = dt.timezone.utc
 #: 2024-01-01 00:00:00 UTC, a Monday
@@ -39,28 +41,7 @@ def utc(*args: int) -> int:
     return int(dt.datetime(*args, tzinfo=UTC).timestamp())
 
 
-USERS_CATALOG = {
-    "streams": [
-        {
-            "stream": {
-                "name": "users",
-                "jsonSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}}},
-                "supportedSyncModes": ["full_refresh", "incremental"],
-                "sourceDefinedCursor": True,
-                "defaultCursorField": ["updated_at"],
-                "sourceDefinedPrimaryKey": [["id"]],
-            },
-            "config": {
-                "syncMode": "full_refresh",
-                "cursorField": ["updated_at"],
-                "destinationSyncMode": "overwrite",
-                "primaryKey": [["id"]],
-                "aliasName": "users",
-                "selected": True,
-            },
-        }
-    ]
-}
+USERS_CATALOG = users_catalog()
 
 
 # FIXTURES
@@ -342,11 +323,23 @@ def test_a_daily_cron_runs_once_when_its_wall_time_happens_twice() -> None:
 
 
 @pytest.mark.parametrize(
-    "expression",
-    ["0 0 12 * * ?", "0 0 12 ? * MON-FRI", "0 15 10 ? * 6L 2030", "*/5 * * * *", "0 12 * * 1-5", "0 0 1 1 *", "0 0 29 2 *", "0 0 0 L * ?"],
+    ("expression", "first"),
+    [
+        # from Wednesday 2024-01-10 00:00 UTC; Paris is UTC+1 in winter
+        ("0 0 12 * * ?", utc(2024, 1, 10, 11)),  # Quartz: seconds first, '?' for day-of-week
+        ("0 0 12 ? * MON-FRI", utc(2024, 1, 10, 11)),
+        ("0 15 10 ? * 6L 2030", utc(2030, 1, 25, 9, 15)),  # Quartz's 6 is Friday: the last Friday of January 2030
+        ("*/5 * * * *", utc(2024, 1, 10, 0, 5)),
+        ("0 12 * * 1-5", utc(2024, 1, 10, 11)),
+        ("0 0 1 1 *", utc(2024, 12, 31, 23)),
+        ("0 0 29 2 *", utc(2024, 2, 28, 23)),
+        ("0 0 0 L * ?", utc(2024, 1, 30, 23)),  # the last day of the month
+    ],
 )
-def test_validate_cron_accepts(expression: str) -> None:
-    validate_cron(expression, "Europe/Paris")
+def test_validate_cron_accepts(expression: str, first: int) -> None:
+    assert validate_cron(expression, "Europe/Paris") is None
+    # what the expression was translated to, by when it first fires
+    assert next_cron_time(expression, "Europe/Paris", utc(2024, 1, 10)) == first
 
 
 @pytest.mark.parametrize(

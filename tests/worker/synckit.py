@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,10 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from suitekit import free_port, sync_catalog
+
+from airpipe.connectors import registry
+
 PROGRAMS = Path(__file__).parent / "programs"
 DEFAULT_WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
-FAKER_ID = "a3395a42-d499-4316-9233-0451ac0673d1"
-LOCAL_JSON_ID = "610eabab-b1f9-4421-9c46-9ff173672120"
+FAKER_ID = str(registry.FAKER.id)
+LOCAL_JSON_ID = str(registry.LOCAL_JSON.id)
 
 Call = Callable[..., Any]
 
@@ -39,37 +42,7 @@ def install_programs(bin_dir: Path) -> Path:
 
 def items_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
     """A syncCatalog of source-scripted's only stream."""
-    return catalog_of("items", sync_mode, destination_sync_mode, properties=("id", "updated_at", "version"))
-
-
-def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
-    """A syncCatalog of Faker's `users` stream only."""
-    return catalog_of("users", sync_mode, destination_sync_mode, properties=("id", "name", "updated_at"))
-
-
-def catalog_of(name: str, sync_mode: str, destination_sync_mode: str, *, properties: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "streams": [
-            {
-                "stream": {
-                    "name": name,
-                    "jsonSchema": {"type": "object", "properties": {p: {} for p in properties}},
-                    "supportedSyncModes": ["full_refresh", "incremental"],
-                    "sourceDefinedCursor": True,
-                    "defaultCursorField": ["updated_at"],
-                    "sourceDefinedPrimaryKey": [["id"]],
-                },
-                "config": {
-                    "syncMode": sync_mode,
-                    "cursorField": ["updated_at"],
-                    "destinationSyncMode": destination_sync_mode,
-                    "primaryKey": [["id"]],
-                    "aliasName": name,
-                    "selected": True,
-                },
-            }
-        ]
-    }
+    return sync_catalog("items", {"id": {}, "updated_at": {}, "version": {}}, sync_mode, destination_sync_mode)
 
 
 class Builder:
@@ -205,23 +178,6 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Deployment:
     """Real `airpipe serve` and `airpipe worker` processes sharing one environment.
 
@@ -333,5 +289,6 @@ def queue_keys() -> list[str]:
 
 
 def connector_pids(parent: int) -> list[int]:
-    """The connectors a worker (or an embedded server) runs right now."""
-    return [pid for pid in children_of(parent) if any(f"airpipe.{kind}." in command_line(pid) for kind in ("sources", "destinations"))]
+    """The built-in connectors a worker (or an embedded server) runs right now."""
+    modules = [f"-m {definition.module} " for definition in registry.BUILTIN_DEFINITIONS]
+    return [pid for pid in children_of(parent) if any(module in command_line(pid) for module in modules)]

@@ -20,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synckit import Builder, alive, connector_pids, failure, users_catalog, wait_until, worker_processes
+from suitekit import free_port, users_catalog, wait_until
+from synckit import Builder, alive, connector_pids, failure, worker_processes
 
 from airpipe import models
+from airpipe.connectors import registry
 from airpipe.models import Attempt, Job, WorkerBeat, now
 from airpipe.services import scheduler
 from airpipe.worker import runner
 from airpipe.worker.watch import Watch
 
-FAKER = "a3395a42-d499-4316-9233-0451ac0673d1"
+FAKER = str(registry.FAKER.id)
 
 
 # THE WATCH, IN THIS PROCESS
@@ -64,7 +66,7 @@ def test_the_attempt_of_a_worker_that_stopped_beating_is_taken_over(database: No
     watch = Watch(0.05, lambda job_id, delay: enqueued.append(job_id), worker="reaper")
     watch.step()  # the first beat only: the reaper waits until this process is steady
     assert Attempt.get_by_id(attempt.id).status == "running"
-    time.sleep(0.06)
+    time.sleep(0.06)  # a deliberate gap: longer than the watch's interval, so the next step is a steady one
     watch.step()
     failed = Attempt.get_by_id(attempt.id)
     assert failed.status == "failed"
@@ -87,7 +89,7 @@ def test_a_watch_that_cannot_reach_the_database_reaps_nothing_until_it_has_beate
     attempt = running_attempt("dead", now() - 1)
     watch = Watch(0.05, lambda job_id, delay: None, worker="reaper")
     watch.step()
-    time.sleep(0.06)
+    time.sleep(0.06)  # a deliberate gap: longer than the watch's interval, so the watch counts as steady
     assert watch.steady
     working = models.db.obj
     models.bind(models.open_database("postgresql://nobody@127.0.0.1:1/none"))
@@ -118,12 +120,6 @@ def test_an_abandoned_wait_fails_its_pending_job_but_not_a_claimed_one(database:
 
 
 # REAL PROCESSES
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synckit import Builder, data, failure, items_catalog, log_lines, read_jsonl, users_catalog
+from suitekit import users_catalog
+from synckit import Builder, data, failure, items_catalog, log_lines, read_jsonl
 
 from airpipe.settings import Settings
 

@@ -99,11 +99,11 @@ def garbage(n):
 
 def fail(config, done):
     mode = config.get("fail_mode", "exit")
-    time.sleep(config.get("fail_pause", 0))
+    time.sleep(config.get("fail_pause", 0))  # as slow as the test asks: a gap before the failure
     log("INFO", f"failing after {done} records ({mode})")
     if mode == "hang":
         print(f"hanging after {done} records", file=sys.stderr, flush=True)
-        while True:
+        while True:  # hangs on purpose, until killed
             time.sleep(1)
     if mode == "trace":
         message = f"scripted {config.get('failure_type', 'system_error')} failure"
@@ -160,7 +160,7 @@ def read(config, catalog, given_state):
         if every and done % every == 0:
             state(base + n)
         if delay:
-            time.sleep(delay)
+            time.sleep(delay)  # as slow as the test asks, so that it can act while records flow
     if fail_after is not None and done >= fail_after:
         fail(config, done)
     state(base + max(records, first - 1))

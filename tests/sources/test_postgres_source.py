@@ -66,7 +66,7 @@ def db(postgres_url: str) -> Iterator[Db]:
 
 @pytest.fixture
 def source(logs: Any) -> Launcher:
-    return Launcher(registry.resolve("airpipe/source-postgres"), on_log=logs, timeout=60)
+    return Launcher(registry.resolve(registry.POSTGRES_SOURCE.docker_repository), on_log=logs, timeout=60)
 
 
 class Read(msgspec.Struct):

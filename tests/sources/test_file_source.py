@@ -27,14 +27,16 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def source(root: Path, logs: Any) -> Launcher:
-    return Launcher(registry.resolve("airpipe/source-file"), env={"AIRPIPE_LOCAL_ROOT": str(root)}, on_log=logs, timeout=30)
+    return Launcher(
+        registry.resolve(registry.FILE_SOURCE.docker_repository), env={"AIRPIPE_LOCAL_ROOT": str(root)}, on_log=logs, timeout=30
+    )
 
 
 @pytest.fixture
 def private_source(root: Path, logs: Any) -> Launcher:
     """The source with AIRPIPE_ALLOW_PRIVATE_URLS=1: it may read the test server on 127.0.0.1."""
     env = {"AIRPIPE_LOCAL_ROOT": str(root), "AIRPIPE_ALLOW_PRIVATE_URLS": "1"}
-    return Launcher(registry.resolve("airpipe/source-file"), env=env, on_log=logs, timeout=30)
+    return Launcher(registry.resolve(registry.FILE_SOURCE.docker_repository), env=env, on_log=logs, timeout=30)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -1,0 +1,91 @@
+"""Helpers shared by the whole suite (fixtures are in conftest.py beside this file).
+
+Import it as ``suitekit`` from any test module: pytest puts ``tests/`` on sys.path when it loads
+``tests/conftest.py`` ("prepend" import mode, the default), before any test module is collected.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Logs(list[tuple[str, str]]):
+    """An ``on_log`` callback that remembers every (level, message), from any thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def __call__(self, level: str, message: str) -> None:
+        with self.lock:
+            self.append((level, message))
+
+    def at(self, level: str) -> list[str]:
+        return [message for lvl, message in self if lvl == level]
+
+    def containing(self, text: str) -> list[str]:
+        """Every "LEVEL message" line whose message contains ``text``."""
+        return [f"{level} {message}" for level, message in self if text in message]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    """Poll ``condition`` until it returns something true, and return that; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+# CATALOGS
+
+#: the fields of Faker's ``users`` stream that a connection needs: its primary key and its cursor
+USERS_PROPERTIES = {"id": {"type": "integer"}, "updated_at": {"type": "string"}}
+
+
+def sync_catalog(
+    name: str, properties: dict[str, Any], sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite"
+) -> dict[str, Any]:
+    """A syncCatalog (the API's shape) of one selected stream keyed by ``id`` with the cursor
+    ``updated_at``, so creating a connection needs no discover."""
+    return {
+        "streams": [
+            {
+                "stream": {
+                    "name": name,
+                    "jsonSchema": {"type": "object", "properties": properties},
+                    "supportedSyncModes": ["full_refresh", "incremental"],
+                    "sourceDefinedCursor": True,
+                    "defaultCursorField": ["updated_at"],
+                    "sourceDefinedPrimaryKey": [["id"]],
+                },
+                "config": {
+                    "syncMode": sync_mode,
+                    "cursorField": ["updated_at"],
+                    "destinationSyncMode": destination_sync_mode,
+                    "primaryKey": [["id"]],
+                    "aliasName": name,
+                    "selected": True,
+                },
+            }
+        ]
+    }
+
+
+def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
+    """A syncCatalog of Faker's ``users`` stream only."""
+    return sync_catalog("users", USERS_PROPERTIES, sync_mode, destination_sync_mode)
