@@ -37,6 +37,7 @@ from airpipe.services.paging import paged
 from airpipe.services.secrets import keep_masked, secret_values
 from airpipe.services.validation import validate_config
 from airpipe.services.workspaces import get_workspace_model
+from airpipe.worker.job_configs import ConnectorJob
 
 _CHECK_JOB = {SOURCE: "check_connection_source", DESTINATION: "check_connection_destination"}
 
@@ -101,10 +102,10 @@ def _list(actor_type: str, request: WorkspaceListRequestBody) -> list[tuple[Acto
     return [(actor, specs[actor.definition_id]) for actor in actors]
 
 
-def _job_config(definition: Any, config: dict[str, Any]) -> dict[str, Any]:
+def _job_config(definition: Any, config: dict[str, Any]) -> ConnectorJob:
     """What a check or discover job runs, with the config's secret values for the log scrubber."""
     spec = definitions.specification(definition)
-    return {"image": scheduler.image(definition), "config": config, "secrets": secret_values(config, spec)}
+    return ConnectorJob(image=scheduler.image(definition), config=config, secrets=secret_values(config, spec))
 
 
 def _check(actor_type: str, scope: uuid.UUID, definition: Any, config: dict[str, Any]) -> CheckConnectionRead:

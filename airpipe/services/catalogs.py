@@ -18,6 +18,7 @@ from airpipe.schemas.catalog import (
     SourceSchemaField,
     SourceSchemaStream,
 )
+from airpipe.worker.job_configs import SyncStream
 
 _DATA_TYPES = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean", "object": "object", "array": "array"}
 
@@ -101,17 +102,17 @@ def connection_sync_mode(catalog: AirbyteCatalog) -> SyncMode:
 
 def configured_streams(
     catalog: AirbyteCatalog, *, prefix: str = "", namespace_definition: str = "source", namespace_format: str | None = None
-) -> list[dict[str, Any]]:
-    """The selected streams as protocol ConfiguredAirbyteStreams, each with the name and namespace
-    it has in the destination (``destination_name``/``destination_namespace``)."""
+) -> list[SyncStream]:
+    """The selected streams as the connectors are given them, each with the name and namespace it
+    has in the destination."""
     configured = []
     for item in catalog.streams:
         stream, config = item.stream, item.config
         if config.selected is False:
             continue
         configured.append(
-            {
-                "stream": {
+            SyncStream(
+                stream={
                     "name": stream.name,
                     "json_schema": stream.json_schema or {},
                     "supported_sync_modes": [m.value for m in stream.supported_sync_modes or [SyncMode.full_refresh]],
@@ -120,13 +121,13 @@ def configured_streams(
                     "source_defined_primary_key": stream.source_defined_primary_key,
                     "namespace": stream.namespace,
                 },
-                "sync_mode": config.sync_mode.value,
-                "cursor_field": config.cursor_field or [],
-                "destination_sync_mode": config.destination_sync_mode.value,
-                "primary_key": config.primary_key or stream.source_defined_primary_key or [],
-                "destination_name": prefix + (config.alias_name or stream.name),
-                "destination_namespace": _namespace(stream.namespace, namespace_definition, namespace_format),
-            }
+                sync_mode=config.sync_mode.value,
+                cursor_field=config.cursor_field or [],
+                destination_sync_mode=config.destination_sync_mode.value,
+                primary_key=config.primary_key or stream.source_defined_primary_key or [],
+                destination_name=prefix + (config.alias_name or stream.name),
+                destination_namespace=_namespace(stream.namespace, namespace_definition, namespace_format),
+            )
         )
     return configured
 

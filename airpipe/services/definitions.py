@@ -27,6 +27,7 @@ from airpipe.schemas.lists import ListRequestBody
 from airpipe.services import scheduler
 from airpipe.services.converters import destination_definition_read, source_definition_read
 from airpipe.services.paging import paged
+from airpipe.worker.job_configs import ConnectorJob
 
 
 def ensure_builtin_definitions() -> None:
@@ -86,7 +87,7 @@ def specification(definition: ActorDefinition) -> dict[str, Any]:
     """The connector's `spec` output, cached on the definition until its tag changes."""
     if definition.spec is not None and definition.spec_tag == definition.docker_image_tag:
         return definition.spec
-    job = scheduler.run_synchronous_job("get_spec", str(definition.id), {"image": scheduler.image(definition)})
+    job = scheduler.run_synchronous_job("get_spec", str(definition.id), ConnectorJob(image=scheduler.image(definition)))
     spec = scheduler.require_success(job, f"Reading the spec of {definition.docker_repository}:{definition.docker_image_tag}")
     with transaction():
         ActorDefinition.update(spec=spec, spec_tag=definition.docker_image_tag).where(ActorDefinition.id == definition.id).execute()

@@ -15,17 +15,18 @@ from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt,
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.services import catalogs, options
 from airpipe.services.secrets import secret_values
-from airpipe.worker import runner, tasks
+from airpipe.worker import job_configs, runner, tasks
+from airpipe.worker.job_configs import ConnectorJob, Endpoint, Image, SyncJob
 from airpipe.worker.watch import live_workers
 
 logger = logging.getLogger("airpipe")
 
 
-def image(definition: ActorDefinition) -> dict[str, str]:
-    return {"repository": definition.docker_repository, "tag": definition.docker_image_tag}
+def image(definition: ActorDefinition) -> Image:
+    return Image(repository=definition.docker_repository, tag=definition.docker_image_tag)
 
 
-def run_synchronous_job(config_type: str, scope: str, config: dict[str, Any]) -> Job:
+def run_synchronous_job(config_type: str, scope: str, config: ConnectorJob) -> Job:
     """Run a check/discover/spec job on a worker and wait for it to end (``JobTimeout`` if not).
 
     With no live worker it fails at once (``NoWorker``) rather than after the whole wait; a job
@@ -107,7 +108,7 @@ def active_sync_job(connection: Connection) -> Job | None:
     return Job.select().where(Job.scope == str(connection.id), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE)).first()
 
 
-def sync_config(connection: Connection) -> dict[str, Any]:
+def sync_config(connection: Connection) -> SyncJob:
     """Everything a worker needs to run the connection, snapshotted into the job."""
     source: Actor = connection.source
     destination: Actor = connection.destination
@@ -116,25 +117,25 @@ def sync_config(connection: Connection) -> dict[str, Any]:
         *secret_values(source.configuration, source.definition.spec or {}),
         *secret_values(destination.configuration, destination.definition.spec or {}),
     ]
-    return {
-        "connection_id": str(connection.id),
-        "secrets": secrets,
-        "source": {"image": image(source.definition), "config": source.configuration},
-        "destination": {"image": image(destination.definition), "config": destination.configuration},
-        "streams": catalogs.configured_streams(
+    return SyncJob(
+        connection_id=str(connection.id),
+        secrets=secrets,
+        source=Endpoint(image=image(source.definition), config=source.configuration),
+        destination=Endpoint(image=image(destination.definition), config=destination.configuration),
+        streams=catalogs.configured_streams(
             catalog,
             prefix=connection.prefix,
             namespace_definition=connection.namespace_definition,
             namespace_format=connection.namespace_format,
         ),
-    }
+    )
 
 
-def _create_job(config_type: str, scope: str, config: dict[str, Any]) -> Job:
+def _create_job(config_type: str, scope: str, config: ConnectorJob | SyncJob) -> Job:
     # Every job is born with its first attempt, so a client polling a pending job already sees
     # one entry in `attempts` (CONTRACT.md); the worker that claims the job runs that attempt.
     with transaction():
-        job = Job.create(config_type=config_type, scope=scope, config=config)
+        job = Job.create(config_type=config_type, scope=scope, config=job_configs.stored(config))
         Attempt.create(job=job, number=1)
     return job
 

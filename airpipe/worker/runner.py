@@ -24,8 +24,9 @@ from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import Launcher
 from airpipe.connectors.registry import is_builtin, resolve
 from airpipe.models import ACTIVE, FINAL, RESET, SYNC, Attempt, ConnectionState, Job, LogLine, WorkerBeat, db, now, transaction
-from airpipe.worker import sync
+from airpipe.worker import job_configs, sync
 from airpipe.worker.attempt_log import AttemptLog
+from airpipe.worker.job_configs import Image, SyncJob
 from airpipe.worker.queue import runner_options
 
 logger = logging.getLogger("airpipe.worker")
@@ -61,12 +62,19 @@ def run_job(job_id: int) -> float | None:
         if claimed is None:
             return None
         job, attempt = claimed
-        log = AttemptLog(attempt.id, job.config.get("secrets") or [])
+        try:
+            config = job_configs.decode(job.config_type, job.config)
+        except job_configs.BadJobConfig as exc:  # a row this version cannot run: the job fails, the worker goes on
+            log = AttemptLog(attempt.id, [])
+            log.error(str(exc))
+            log.close()
+            return fail_attempt(job, attempt, Failure(str(exc), "airpipe", "config_error"))
+        log = AttemptLog(attempt.id, config.secrets)
         if runner_options.sandbox is not None:
             log.info(runner_options.sandbox.describe())
         with Heartbeat(attempt.id, runner_options.lease_seconds):
             try:
-                output = HANDLERS[job.config_type](job, attempt, log)
+                output = HANDLERS[job.config_type](config, job, attempt, log)
             except Cancelled:
                 log.info("the job was cancelled")
                 log.close()
@@ -263,10 +271,10 @@ def _origin(job: Job, exc: ConnectorError) -> str:
     return "destination" if job.config_type == "check_connection_destination" else "source"
 
 
-def launcher(image: dict[str, str], log: AttemptLog) -> Launcher:
-    command = resolve(image["repository"], image["tag"], search_dirs=runner_options.connector_dirs)
+def launcher(image: Image, log: AttemptLog) -> Launcher:
+    command = resolve(image.repository, image.tag, search_dirs=runner_options.connector_dirs)
     sandbox = runner_options.sandbox
-    if sandbox is not None and is_builtin(image["repository"]):
+    if sandbox is not None and is_builtin(image.repository):
         sandbox = sandbox.for_builtin()
     return Launcher(
         command,
@@ -278,59 +286,57 @@ def launcher(image: dict[str, str], log: AttemptLog) -> Launcher:
     )
 
 
-# HANDLERS: one per job config type; each returns the job's output
+# HANDLERS: one per job config type; each takes the job's decoded config and returns its output
 
 
-def _get_spec(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
-    return msgspec.to_builtins(launcher(job.config["image"], log).spec())
+def _get_spec(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+    return msgspec.to_builtins(launcher(config.image, log).spec())
 
 
-def _check(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
-    status = launcher(job.config["image"], log).check(job.config["config"])
+def _check(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+    status = launcher(config.image, log).check(config.config or {})
     # the status message is the connector's own words ("invalid api key <key>"): it becomes the
     # job's output and the API's answer, so it is scrubbed as a log line is
     message = log.scrub(status.message) if status.message else status.message
     return {"status": "succeeded" if status.status.value == "SUCCEEDED" else "failed", "message": message}
 
 
-def _discover(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+def _discover(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     # a catalog is data, not a message: it is not scrubbed (see airpipe.worker.scrubbing)
-    return msgspec.to_builtins(launcher(job.config["image"], log).discover(job.config["config"]))
+    return msgspec.to_builtins(launcher(config.image, log).discover(config.config or {}))
 
 
-def _sync(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
-    config = job.config
-    stored = ConnectionState.get_or_none(ConnectionState.connection == config["connection_id"])
+def _sync(config: SyncJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+    stored = ConnectionState.get_or_none(ConnectionState.connection == config.connection_id)
     run = sync.SyncRun(
         job_id=job.id,
         attempt_id=attempt.id,
-        connection_id=config["connection_id"],
-        streams=config["streams"],
+        connection_id=config.connection_id,
+        streams=config.streams,
         state=sync.state_input(stored),
         log=log,
         silence_timeout=runner_options.source_silence_timeout,
     )
-    source, destination = config["source"], config["destination"]
-    run.execute(launcher(source["image"], log), source["config"], launcher(destination["image"], log), destination["config"])
+    source, destination = config.source, config.destination
+    run.execute(launcher(source.image, log), source.config, launcher(destination.image, log), destination.config)
     if run.cancelled:
         raise Cancelled
     return None
 
 
-def _reset(job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+def _reset(config: SyncJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     """Empty the destination streams (an overwrite with no records) and forget the state."""
-    config = job.config
-    streams = [{**s, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"} for s in config["streams"]]
-    run = sync.SyncRun(job_id=job.id, attempt_id=attempt.id, connection_id=config["connection_id"], streams=streams, state=None, log=log)
-    run.execute(None, None, launcher(config["destination"]["image"], log), config["destination"]["config"])
+    streams = [msgspec.structs.replace(s, sync_mode="full_refresh", destination_sync_mode="overwrite") for s in config.streams]
+    run = sync.SyncRun(job_id=job.id, attempt_id=attempt.id, connection_id=config.connection_id, streams=streams, state=None, log=log)
+    run.execute(None, None, launcher(config.destination.image, log), config.destination.config)
     if run.cancelled:
         raise Cancelled
     with transaction():
-        ConnectionState.delete().where(ConnectionState.connection == config["connection_id"]).execute()
+        ConnectionState.delete().where(ConnectionState.connection == config.connection_id).execute()
     return None
 
 
-HANDLERS: dict[str, Callable[[Job, Attempt, AttemptLog], Any]] = {
+HANDLERS: dict[str, Callable[[Any, Job, Attempt, AttemptLog], Any]] = {
     "get_spec": _get_spec,
     "check_connection_source": _check,
     "check_connection_destination": _check,

@@ -22,12 +22,14 @@ import msgspec
 
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import ConnectorProcess, Launcher
-from airpipe.connectors.stream import BadRecord, bad_record, parse_line, peek_type
+from airpipe.connectors.stream import BadRecord, bad_record, peek_type
 from airpipe.models import Attempt, Job, now
+from airpipe.protocol import MessageType
 from airpipe.worker import blocks, checkpoints
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.blocks import BlockRouter, Run
 from airpipe.worker.checkpoints import state_input
+from airpipe.worker.job_configs import SyncStream
 
 __all__ = ["SyncFailure", "SyncRun", "state_input"]
 
@@ -57,7 +59,7 @@ class SyncRun:
         job_id: int,
         attempt_id: int,
         connection_id: str,
-        streams: list[dict[str, Any]],
+        streams: list[SyncStream],
         state: Any,
         log: AttemptLog,
         silence_timeout: float = 1800.0,
@@ -68,13 +70,9 @@ class SyncRun:
         self.streams = streams
         self.state = state
         self.log = log
-        self.counters = {(s["stream"]["name"], s["stream"].get("namespace")): Run() for s in streams}
+        self.counters = {s.key: Run() for s in streams}
         # a stream whose destination name differs (prefix, alias, namespace) needs its records rewritten
-        self.renames = {
-            (s["stream"]["name"], s["stream"].get("namespace")): (s["destination_name"], s.get("destination_namespace"))
-            for s in streams
-            if (s["destination_name"], s.get("destination_namespace")) != (s["stream"]["name"], s["stream"].get("namespace"))
-        }
+        self.renames = {s.key: s.destination_key for s in streams if s.destination_key != s.key}
         self.states_emitted = 0
         #: (stream, namespace) -> (rows, bytes) the source estimated in TRACE ESTIMATE messages
         self.estimates: dict[tuple[str, str | None], tuple[int | None, int | None]] = {}
@@ -83,10 +81,9 @@ class SyncRun:
         self.records_committed = 0
         self.echoed: list[dict[str, Any]] = []
         self.echo_lock = threading.Lock()
+        #: a RECORD the pump could not pass on (the source's own TRACE errors: ``ConnectorProcess.trace_error``)
         self.source_error: str | None = None
-        self.source_failure_type: str | None = None
-        self.destination_error: str | None = None
-        self.destination_failure_type: str | None = None
+        self.processes: dict[str, ConnectorProcess] = {}  # "source", "destination"
         self.broken_pipe = False
         self.cancelled = False
         self.source_code: int | None = None
@@ -103,15 +100,10 @@ class SyncRun:
     # CATALOGS
 
     def source_catalog(self) -> dict[str, Any]:
-        return {"streams": [_configured(s) for s in self.streams]}
+        return {"streams": [s.for_source() for s in self.streams]}
 
     def destination_catalog(self) -> dict[str, Any]:
-        streams = []
-        for s in self.streams:
-            configured = _configured(s)
-            configured["stream"] = {**configured["stream"], "name": s["destination_name"], "namespace": s.get("destination_namespace")}
-            streams.append(configured)
-        return {"streams": streams}
+        return {"streams": [s.for_destination() for s in self.streams]}
 
     # RUNNING
 
@@ -121,6 +113,7 @@ class SyncRun:
         dest_process = destination.write(destination_config, self.destination_catalog())
         source_process = source.read(source_config, self.source_catalog(), self.state) if source else None
         processes = [p for p in (source_process, dest_process) if p is not None]
+        self.processes = {"destination": dest_process, **({"source": source_process} if source_process else {})}
         try:
             pump = threading.Thread(target=self._guarded, args=(self._pump, processes, source_process, dest_process), daemon=True)
             drain = threading.Thread(target=self._guarded, args=(self._drain, processes, dest_process), daemon=True)
@@ -175,7 +168,7 @@ class SyncRun:
             if source is not None:
                 _widen_pipe(source.stdout)
                 try:
-                    self._pump_blocks(source.stdout, out)
+                    self._pump_blocks(source, out)
                 except BadRecord as exc:  # the attempt fails with it; the destination commits nothing
                     self.source_error = str(exc)
                     self.log("ERROR", f"source error: {exc}")
@@ -194,8 +187,8 @@ class SyncRun:
         except (BrokenPipeError, OSError):
             self.broken_pipe = True
 
-    def _pump_blocks(self, stdout: Any, out: Any) -> None:
-        router = self._block_router()
+    def _pump_blocks(self, source: ConnectorProcess, out: Any) -> None:
+        stdout, router = source.stdout, self._block_router()
         pending = b""
         while True:
             chunk = stdout.read1(CHUNK)
@@ -206,9 +199,9 @@ class SyncRun:
             cut = data.rfind(b"\n") + 1
             block, pending = data[:cut], data[cut:]
             for line in router.route(block, out.write):
-                self._route(line, out)
+                self._route(line, out, source)
         if pending:
-            self._route(pending, out)
+            self._route(pending, out, source)
 
     def _block_router(self) -> BlockRouter:
         heads: dict[bytes, tuple[Run, bytes | None]] = {}
@@ -217,7 +210,9 @@ class SyncRun:
             heads[blocks.head(name, namespace)] = (counter, blocks.head(*target) if target else None)
         return BlockRouter(heads)
 
-    def _route(self, line: bytes, out: Any) -> None:
+    def _route(self, line: bytes, out: Any, source: ConnectorProcess) -> None:
+        """A line the block router did not pass on: a record to count (and rename), a state to
+        forward, a progress estimate; logs and errors are the source process's to handle."""
         peek = peek_type(line)
         if peek is not None and peek[0] == "RECORD":
             key = (peek[1], peek[2])
@@ -231,25 +226,17 @@ class SyncRun:
                 line = self._renamed(line, *self.renames[key])
             out.write(line if line.endswith(b"\n") else line + b"\n")
             return
-        message = parse_line(line, self.log)
+        message = source.handle_line(line)
         if message is None:
             return
-        kind = message.type.value
-        if kind == "STATE":
+        if message.type is MessageType.STATE:
             self.states_emitted += 1
             self.records_at_state.append(self.records_total)
             out.write(line if line.endswith(b"\n") else line + b"\n")
             out.flush()
-        elif kind == "LOG" and message.log is not None:
-            self.log(message.log.level.value, message.log.message)
-        elif kind == "TRACE" and message.trace is not None and message.trace.estimate is not None:
+        elif message.trace is not None and message.trace.estimate is not None:
             estimate = message.trace.estimate  # progress: what the source expects to send
             self.estimates[(estimate.name, estimate.namespace)] = (estimate.row_estimate, estimate.byte_estimate)
-        elif kind == "TRACE" and message.trace is not None and message.trace.error is not None:
-            error = message.trace.error
-            self.source_error = error.message
-            self.source_failure_type = error.failure_type.value if error.failure_type else None
-            self.log("ERROR", f"source error: {error.message}")
 
     def _renamed(self, line: bytes, name: str, namespace: str | None) -> bytes:
         try:
@@ -266,22 +253,12 @@ class SyncRun:
     def _drain(self, destination: ConnectorProcess) -> None:
         """Destination stdout: echoed states are checkpoints; the rest is logged."""
         for line in destination.stdout:
-            message = parse_line(line, self.log)
-            if message is None:
-                continue
-            kind = message.type.value
-            if kind == "STATE" and message.state is not None:
+            message = destination.handle_line(line)  # logs LOG messages, TRACE errors and junk lines
+            if message is not None and message.type is MessageType.STATE and message.state is not None:
                 with self.echo_lock:
                     self.echoed.append(msgspec.to_builtins(message.state))
                     if self.records_at_state:
                         self.records_committed = self.records_at_state.popleft()
-            elif kind == "LOG" and message.log is not None:
-                self.log(message.log.level.value, message.log.message)
-            elif kind == "TRACE" and message.trace is not None and message.trace.error is not None:
-                error = message.trace.error
-                self.destination_error = error.message
-                self.destination_failure_type = error.failure_type.value if error.failure_type else None
-                self.log("ERROR", f"destination error: {error.message}")
 
     # BOOKKEEPING (calling thread only)
 
@@ -324,15 +301,25 @@ class SyncRun:
             raise SyncFailure(f"the source sent nothing for {self.silence_timeout:g} s and was stopped", last, origin="source")
         # What a connector said beats an exit code: a destination that dies takes the source down
         # with it (the pump kills it), and the failure belongs to the destination.
-        if self.source_error:
-            raise SyncFailure(self.source_error, last, origin="source", failure_type=self.source_failure_type)
-        if self.destination_error or self.broken_pipe:
-            message = self.destination_error or f"the destination stopped reading and exited with code {dest_code}"
-            raise SyncFailure(message, last, origin="destination", failure_type=self.destination_failure_type)
+        source_error, source_type = _reported_error(self.processes.get("source"))
+        if self.source_error or source_error:
+            raise SyncFailure(self.source_error or source_error or "", last, origin="source", failure_type=source_type)
+        destination_error, destination_type = _reported_error(self.processes.get("destination"))
+        if destination_error or self.broken_pipe:
+            message = destination_error or f"the destination stopped reading and exited with code {dest_code}"
+            raise SyncFailure(message, last, origin="destination", failure_type=destination_type)
         if source_code != 0:
             raise SyncFailure(f"the source exited with code {source_code}", last, origin="source")
         if dest_code != 0:
             raise SyncFailure(f"the destination exited with code {dest_code}", last, origin="destination")
+
+
+def _reported_error(process: ConnectorProcess | None) -> tuple[str | None, str | None]:
+    """The first TRACE error a connector reported (usually the cause), and its failure type."""
+    error = process.trace_error if process is not None else None
+    if error is None:
+        return None, None
+    return error.message, error.failure_type.value if error.failure_type else None
 
 
 def _widen_pipe(file: Any) -> None:
@@ -341,8 +328,3 @@ def _widen_pipe(file: Any) -> None:
         fcntl.fcntl(file.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     except (OSError, AttributeError, ValueError):
         pass  # not Linux, or over /proc/sys/fs/pipe-max-size: the default size works too
-
-
-def _configured(stream: dict[str, Any]) -> dict[str, Any]:
-    """A protocol ConfiguredAirbyteStream (the catalog entries carry extra airpipe keys)."""
-    return {k: v for k, v in stream.items() if k not in ("destination_name", "destination_namespace")}

@@ -178,11 +178,11 @@ def stream(
 
 def test_configured_streams_skip_unselected_streams_and_apply_prefix_and_alias() -> None:
     configured = catalogs.configured_streams(catalog(stream("a", alias="alpha"), stream("b", selected=False), stream("c")), prefix="p_")
-    assert [(s["stream"]["name"], s["destination_name"]) for s in configured] == [("a", "p_alpha"), ("c", "p_c")]
-    assert configured[0]["sync_mode"] == "full_refresh"
-    assert configured[0]["destination_sync_mode"] == "append"
-    assert configured[0]["cursor_field"] == ["c"]
-    assert configured[0]["primary_key"] == []
+    assert [(s.stream["name"], s.destination_name) for s in configured] == [("a", "p_alpha"), ("c", "p_c")]
+    assert configured[0].sync_mode == "full_refresh"
+    assert configured[0].destination_sync_mode == "append"
+    assert configured[0].cursor_field == ["c"]
+    assert configured[0].primary_key == []
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ def test_configured_streams_destination_namespace(definition: str, fmt: str | No
     [configured] = catalogs.configured_streams(
         catalog(stream("a", namespace="public")), namespace_definition=definition, namespace_format=fmt
     )
-    assert configured["destination_namespace"] == expected
+    assert configured.destination_namespace == expected
 
 
 def test_connection_sync_mode_is_incremental_only_when_every_selected_stream_is() -> None:
@@ -243,7 +243,7 @@ def test_validate_against_accepts_source_defined_cursors_and_keys() -> None:
     assert catalogs.validate_against(good, "syncCatalog") is None
     # what the connectors are given: the source's cursor and key stand in for the missing config
     [configured] = catalogs.configured_streams(good)
-    assert (configured["sync_mode"], configured["destination_sync_mode"]) == ("incremental", "append_dedup")
-    assert configured["stream"]["source_defined_cursor"] is True
-    assert configured["cursor_field"] == []
-    assert configured["primary_key"] == [["id"]]
+    assert (configured.sync_mode, configured.destination_sync_mode) == ("incremental", "append_dedup")
+    assert configured.stream["source_defined_cursor"] is True
+    assert configured.cursor_field == []
+    assert configured.primary_key == [["id"]]

@@ -29,7 +29,7 @@ def test_nul_bytes_and_broken_utf8_in_connector_lines_are_stored_replaced(api: B
 def test_a_pump_that_dies_fails_the_attempt_within_seconds(
     api: Builder, programs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: Any, line: bytes, out: Any) -> None:
+    def broken(self: Any, line: bytes, out: Any, source: Any) -> None:
         raise RuntimeError("injected pump fault")
 
     monkeypatch.setattr(sync.SyncRun, "_route", broken)
