@@ -49,7 +49,8 @@ def test_an_old_sync_config_decodes_and_is_stored_with_the_same_keys() -> None:
 def test_an_old_spec_or_check_config_decodes() -> None:
     spec = job_configs.decode("get_spec", {"image": {"repository": "r/x", "tag": "1"}})
     assert spec == ConnectorJob(image=job_configs.Image(repository="r/x", tag="1"))
-    check = job_configs.decode("check_connection_source", {"image": {"repository": "r/x", "tag": "1"}, "config": {"a": 1}, "secrets": ["s"]})
+    stored = {"image": {"repository": "r/x", "tag": "1"}, "config": {"a": 1}, "secrets": ["s"]}
+    check = job_configs.decode("check_connection_source", stored)
     assert (check.config, check.secrets) == ({"a": 1}, ["s"])
 
 
