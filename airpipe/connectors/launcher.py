@@ -15,20 +15,18 @@ wrapper and its children included): SIGTERM first, SIGKILL after a grace period.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from airpipe.connectors.errors import ConnectorError, ConnectorTimeout
 from airpipe.connectors.inputs import Inputs
+from airpipe.connectors.process_group import describe_exit, die_with_parent, stop
 from airpipe.connectors.rundir import RunDir
 from airpipe.connectors.sandbox import Sandbox
 from airpipe.connectors.stream import LogCallback, parse_line, quote
@@ -179,7 +177,7 @@ class Launcher:
                 pass_fds=files.pass_fds,
                 bufsize=_PIPE_BUFFER,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         except OSError as exc:
             reason = exc.strerror or str(exc)
@@ -216,7 +214,7 @@ class Launcher:
             failure_type = error.failure_type.value if error.failure_type is not None else None
             raise ConnectorError(error.message, process.last_lines, failure_type=failure_type)
         if code != 0:
-            raise ConnectorError(f"connector {verb} {_describe_exit(code)}", process.last_lines)
+            raise ConnectorError(f"connector {verb} {describe_exit(code)}", process.last_lines)
         raise ConnectorError(f"connector {verb} exited without a {expect.value} message", process.last_lines)
 
 
@@ -311,7 +309,7 @@ class ConnectorProcess:
         # One stop at a time: a second SIGTERM (the pump and the cancel both stopping a destination)
         # would interrupt the clean-up the first one started.
         with self._stopping:
-            _stop(self.process, self.kill_grace if grace is None else grace, spare_leader=self.sandboxed)
+            stop(self.process, self.kill_grace if grace is None else grace, spare_leader=self.sandboxed)
 
     def join_stderr(self, timeout: float | None = 5.0) -> None:
         """Wait until every stderr line has reached ``on_log`` (call after the process exited)."""
@@ -346,104 +344,3 @@ class ConnectorProcess:
                         self.log("ERROR", quote(line))
                     except Exception:
                         pass
-
-
-# STOPPING
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None  # not Linux: orphaned connectors are left to the destination's own check
-
-
-_prctl = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: if the worker dies (kill -9, out of memory), the
-    kernel kills its connectors too, so an orphaned destination cannot commit a partial sync.
-    The function and libc were loaded before the fork; nothing here allocates or takes locks."""
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _stop(process: subprocess.Popen[bytes], grace: float, *, spare_leader: bool = False) -> None:
-    # The group is signalled only while the leader is unreaped: until then its pid (the group id)
-    # cannot be reused, so we never signal a stranger's processes.
-    if process.returncode is not None:
-        return
-    if spare_leader:
-        # The leader is bubblewrap: SIGTERM would kill it at once, and the connector with it
-        # (--die-with-parent) before it could clean up. The connector gets it; bwrap follows it out.
-        for pid in _group_members(process.pid):
-            if pid != process.pid:
-                _signal(pid, signal.SIGTERM)
-    else:
-        _signal_group(process, signal.SIGTERM)
-    if not _exited(process, grace):
-        _signal_group(process, signal.SIGKILL)
-    elif _can_peek_exit and process.returncode is None:
-        _signal_group(process, signal.SIGKILL)  # children that outlived the leader's SIGTERM
-    process.wait()
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _group_members(pgid: int) -> list[int]:
-    """The processes of a process group, from /proc (Linux, as bubblewrap is)."""
-    members = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as file:
-                    fields = file.read().rpartition(b")")[2].split()
-            except OSError:
-                continue
-            if len(fields) > 2 and int(fields[2]) == pgid:  # state, ppid, pgrp
-                members.append(int(name))
-    return members
-
-
-_can_peek_exit = hasattr(os, "waitid")
-
-
-def _exited(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Did the process exit within ``timeout``? Where the OS allows, checked without reaping it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if _can_peek_exit:
-            try:
-                if os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    return True
-            except ChildProcessError:  # reaped by another thread's wait()
-                return True
-        elif process.poll() is not None:  # pragma: no cover - macOS has no waitid
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"was killed by {name}"
-    return f"failed with exit code {code}"
