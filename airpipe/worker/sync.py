@@ -25,11 +25,11 @@ from airpipe.connectors.launcher import ConnectorProcess, Launcher
 from airpipe.connectors.stream import BadRecord, bad_record, peek_type
 from airpipe.models import Attempt, Job, now
 from airpipe.protocol import MessageType
-from airpipe.worker import blocks, checkpoints
+from airpipe.worker import checkpoints, record_runs
 from airpipe.worker.attempt_log import AttemptLog
-from airpipe.worker.blocks import BlockRouter, Run
 from airpipe.worker.checkpoints import state_input
 from airpipe.worker.job_configs import SyncStream
+from airpipe.worker.record_runs import BlockRouter, StreamCount
 
 __all__ = ["SyncFailure", "SyncRun", "state_input"]
 
@@ -70,7 +70,7 @@ class SyncRun:
         self.streams = streams
         self.state = state
         self.log = log
-        self.counters = {s.key: Run() for s in streams}
+        self.counters = {s.key: StreamCount() for s in streams}
         # a stream whose destination name differs (prefix, alias, namespace) needs its records rewritten
         self.renames = {s.key: s.destination_key for s in streams if s.destination_key != s.key}
         self.states_emitted = 0
@@ -204,10 +204,10 @@ class SyncRun:
             self._route(pending, out, source)
 
     def _block_router(self) -> BlockRouter:
-        heads: dict[bytes, tuple[Run, bytes | None]] = {}
+        heads: dict[bytes, tuple[StreamCount, bytes | None]] = {}
         for (name, namespace), counter in self.counters.items():
             target = self.renames.get((name, namespace))
-            heads[blocks.head(name, namespace)] = (counter, blocks.head(*target) if target else None)
+            heads[record_runs.head(name, namespace)] = (counter, record_runs.head(*target) if target else None)
         return BlockRouter(heads)
 
     def _route(self, line: bytes, out: Any, source: ConnectorProcess) -> None:

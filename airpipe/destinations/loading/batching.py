@@ -14,7 +14,7 @@ Input is read in blocks of whole lines, and a block is decoded in one call where
 bulk path, ``airpipe.destinations.loading.blocks``): each run of records of one stream is made rows in C
 loops and given to ``Table.add_rows`` at once. Any line that is not such a record (a state, a record
 of another stream, a record with a value that does not fit) goes through the per-line path
-(``Pump.lines``), as does a block that does not decode into one message per line; so errors name
+(``WriteLoop.lines``), as does a block that does not decode into one message per line; so errors name
 their line as before.
 
 The backend (``Loader``, ``Table``) only buffers rows and writes them; the bookkeeping is here:
@@ -85,14 +85,17 @@ def write(
     """Load the message lines of ``input`` into the targets' tables; yields the STATE lines to echo."""
     committer = Committer(loader, background=background)
     try:
-        yield from Pump(targets, committer, batch_rows).run(input)
+        yield from WriteLoop(targets, committer, batch_rows).run(input)
         committer.close()
     except BaseException:
         committer.abort()
         raise
 
 
-class Pump:
+class WriteLoop:
+    """The SQL destinations' write loop: decodes input lines into their tables' rows, cuts batches,
+    hands them to the Committer and yields the states to echo (see the module docstring)."""
+
     def __init__(self, targets: list[Target], committer: Committer, batch_rows: int) -> None:
         self.targets = {t.spec.key: t for t in targets}
         by_name: dict[str, list[Target]] = {}

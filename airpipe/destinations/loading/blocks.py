@@ -4,7 +4,7 @@ call, and each run of records of one stream added to its table at once.
 Lines are decoded from the first not yet taken with the current stream's decoder
 (``BulkRows.block_decoder``), which takes only records of that stream whose values fit their
 columns. Where decoding stops at a line (msgspec names the message: "at ``$[12]``"), the lines
-before it are decoded again alone, that line takes the per-line path (``Pump.lines``), and the lines
+before it are decoded again alone, that line takes the per-line path (``WriteLoop.lines``), and the lines
 after it are decoded together again. So does a line among the decoded ones that is no record, or a
 record whose source reported changes: the per-line path handles it in its place, and keeps the
 order of rows and states. A block that does not decode into exactly one message per line

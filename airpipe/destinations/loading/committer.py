@@ -85,7 +85,8 @@ class Committer:
                         self.loader.load(batch)
                     self.committed.extend(states)
             except BaseException as exc:
-                self.error = exc
+                if self.error is None:  # the first error is the cause: an abort's interrupt follows from it
+                    self.error = exc
             finally:
                 self.queue.task_done()
 

@@ -65,7 +65,7 @@ StreamKey = tuple[str | None, str | None]  # (namespace, stream) as records name
 
 
 class Feed(Protocol):
-    """What the bulk path (``blocks.Block``) needs from the write loop (``batching.Pump``): the
+    """What the bulk path (``blocks.Block``) needs from the write loop (``batching.WriteLoop``): the
     stream the last record was of, and where to put what it decoded. It changes none of it."""
 
     target: Target | None

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from airpipe.worker.blocks import BlockRouter, Run, head
+from airpipe.worker.record_runs import BlockRouter, StreamCount, head
 
 USERS = b'{"type":"RECORD","record":{"stream":"users","data":{"id":1}}}'
 USERS_IN_P = b'{"type":"RECORD","record":{"stream":"users","namespace":"p","data":{}}}'
@@ -36,7 +36,7 @@ def route(router: BlockRouter, block: bytes) -> tuple[bytes, list[bytes]]:
 def test_routing_equals_the_line_by_line_result(seed: int) -> None:
     rng = random.Random(seed)
     # one router for all the blocks: what it learnt from one block must not spoil the next
-    users, users_in_p = Run(), Run()
+    users, users_in_p = StreamCount(), StreamCount()
     router = BlockRouter({head("users"): (users, head("app_users")), head("users", "p"): (users_in_p, None)})
     for _ in range(300):
         pool = rng.choice([LINES, [USERS], [USERS, USERS_IN_P]])  # some blocks hold records only
@@ -51,7 +51,7 @@ def test_routing_equals_the_line_by_line_result(seed: int) -> None:
 
 
 def test_a_run_of_one_stream_is_written_in_one_call() -> None:
-    users = Run()
+    users = StreamCount()
     router = BlockRouter({head("users"): (users, None)})
     block = (USERS + b"\n") * 1000 + b'{"type":"STATE","state":{}}\n' + (USERS + b"\n") * 500
     writes: list[bytes] = []

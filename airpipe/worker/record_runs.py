@@ -19,7 +19,7 @@ RECORD_HEAD = b'{"type":"RECORD","record":{"stream":'
 _encode = msgspec.json.Encoder().encode
 
 
-class Run:
+class StreamCount:
     """Counts for one stream: what a block added to it."""
 
     __slots__ = ("records", "bytes")
@@ -43,7 +43,7 @@ class BlockRouter:
     to add to, and the head to write instead (a renamed stream), or None.
     """
 
-    def __init__(self, heads: dict[bytes, tuple[Run, bytes | None]]) -> None:
+    def __init__(self, heads: dict[bytes, tuple[StreamCount, bytes | None]]) -> None:
         self.heads = heads
         # a newline NOT followed by a known head starts an "other" line (the regex engine looks
         # for the newline first, and tries the heads only there)
