@@ -35,8 +35,9 @@ test: install ## Run the test suite (PostgreSQL/Redis tests skip when those serv
 test-connectors: install ## Install real connectors from PyPI and run them end to end (slow at first: downloads)
 	$(BIN)/pytest -m pypi tests/integration
 
-lint: install ## Check style with ruff
+lint: install ## Check style with ruff and types with mypy (settings in setup.cfg)
 	$(BIN)/ruff check airpipe tests
+	$(BIN)/mypy airpipe
 
 bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQL -> PostgreSQL vs psql \copy; sandbox start cost; API vs bare Starlette
 	$(BIN)/python bench/sync_bench.py $(SYNC_BENCH_ARGS)

@@ -67,6 +67,6 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
     if settings.auth_enabled:
         assert settings.basic_auth_password is not None
         middleware.append(Middleware(BasicAuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
-    app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
     app.router = TableRouter(build_routes(openapi, settings.max_body_bytes), lifespan=lifespan)
     return app

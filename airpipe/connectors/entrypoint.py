@@ -71,7 +71,7 @@ class Source(Connector):
 
     def read(
         self, config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, state: list[AirbyteStateMessage]
-    ) -> Iterable[AirbyteMessage | bytes]:
+    ) -> Iterable[AirbyteMessage | bytes | bytearray]:
         """Messages to print. ``bytes`` items are pre-encoded RECORD lines, each ending in a newline
         (the fast path for sources that build JSON themselves), written out in large chunks. ``state`` is [] on a first sync; a
         LEGACY state blob arrives as one AirbyteStateMessage of type LEGACY with the blob in ``data``."""
@@ -189,7 +189,7 @@ class Output:
         elif len(buffer) >= FLUSH_SIZE:
             self._write()
 
-    def lines(self, data: bytes) -> None:
+    def lines(self, data: bytes | bytearray) -> None:
         """Pre-encoded RECORD lines, newline-terminated."""
         if self.buffer:
             self.buffer += data
@@ -200,7 +200,7 @@ class Output:
         else:
             self.buffer += data
 
-    def messages(self, messages: Iterable[AirbyteMessage | bytes], *, flush_each: bool = False) -> None:
+    def messages(self, messages: Iterable[AirbyteMessage | bytes | bytearray], *, flush_each: bool = False) -> None:
         for item in messages:
             if isinstance(item, (bytes, bytearray)):
                 self.lines(item)

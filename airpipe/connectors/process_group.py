@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 def _load_prctl() -> Callable[..., int] | None:
     try:
-        return ctypes.CDLL("libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
         return None  # not Linux: orphaned connectors are left to the destination's own check
 

@@ -232,7 +232,7 @@ def _create_or_alter(cursor: Any, table: sql.Identifier, spec: StreamSpec) -> li
         cursor.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {} {}").format(table, sql.Identifier(column), sql.SQL(type_name), default))
     if any(column == META and not has_default for column, _, _, has_default in found):
         cursor.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET {}").format(table, sql.Identifier(META), _NO_CHANGES))
-    return spec.columns_in(existing, _TYPES.get)
+    return spec.columns_in(existing, lambda kind: _TYPES.get(kind, ""))  # "": a kind we never create (OTHER)
 
 
 def _key(column: Column, path: list[str], qualifier: str | None = None) -> sql.Composable:

@@ -239,7 +239,7 @@ _CODE = re.compile(rb"\\u([0-9a-fA-F]{4})")
 def _csv(lines: bytearray) -> bytes | bytearray:
     if lines.find(b"\\") == -1 or not _SUSPECT.search(lines):
         return lines
-    data = lines.replace(b"\\\\", b"\0")
+    data: bytes | bytearray = lines.replace(b"\\\\", b"\0")
     for escape, control in _CONTROLS:
         data = data.replace(escape, control)
     if b"\\u" in data:  # msgspec writes other control characters as \u00XX

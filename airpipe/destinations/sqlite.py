@@ -199,8 +199,8 @@ def _create_or_alter(connection: sqlite3.Connection, name: str, spec: StreamSpec
     missing += [(c.name, _TYPES[c.kind]) for c in spec.columns if ascii_fold(c.name) not in have]
     for column, declared in missing:
         connection.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(column)} {declared}")
-    kinds = {c.name: _kind(existing[have[ascii_fold(c.name)]]) for c in spec.columns if ascii_fold(c.name) in have}
-    return spec.columns_in(kinds, _TYPES.get)
+    kinds: dict[str, Kind | None] = {c.name: _kind(existing[have[ascii_fold(c.name)]]) for c in spec.columns if ascii_fold(c.name) in have}
+    return spec.columns_in(kinds, lambda kind: _TYPES.get(kind, ""))  # "": a kind we never create (OTHER)
 
 
 def _key(column: Column, path: list[str], table: str | None = None) -> str:
@@ -221,6 +221,7 @@ def _merge(connection: sqlite3.Connection, table: SqliteTable, columns: list[Col
         f"CREATE INDEX IF NOT EXISTS main.{_quote('_airbyte_pk_' + digest)} ON {_quote(table.name)} ({', '.join(_key(*k) for k in keys)})"
     )
     connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {batch} AS SELECT * FROM {target} WHERE 0")
+    assert batch is not None  # append_dedup writes through a batch table
     batch_name, target_name = batch.split(".", 1)[1], _quote(table.name)
     order = f"{_key(*found)} IS NULL, {_key(*found)} DESC, " if found else ""
     same_key = " AND ".join(f"{_key(c, p, batch_name)} IS {_key(c, p, target_name)}" for c, p in keys)

@@ -6,6 +6,7 @@ User-given strings are TEXT, not VARCHAR(255): PostgreSQL would refuse a longer 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import peewee
 
@@ -35,9 +36,9 @@ class SourceOrDestination:
     """Rows of either side (``actor_type`` "source" or "destination"), deleted by a tombstone."""
 
     @classmethod
-    def live(cls, actor_type: str) -> peewee.ModelSelect:
+    def live(cls, actor_type: str) -> peewee.ModelSelect[Any]:  # Any: the model it is mixed into
         """The rows of one side that are not deleted."""
-        model: type[peewee.Model] = cls  # type: ignore[assignment]
+        model: Any = cls  # a mixin: the model class it is mixed into has these fields
         return model.select().where(model.actor_type == actor_type, model.tombstone == False)  # noqa: E712
 
 
@@ -64,6 +65,9 @@ class Actor(SourceOrDestination, BaseModel):
     actor_type = peewee.CharField()
     workspace = peewee.ForeignKeyField(Workspace, backref="actors")
     definition = peewee.ForeignKeyField(ActorDefinition, backref="actors")
+    # what peewee adds at run time, declared for the type checker: the foreign keys' raw values
+    workspace_id: uuid.UUID
+    definition_id: uuid.UUID
     name = peewee.TextField()
     #: encrypted at rest: it holds the connector's credentials
     configuration = EncryptedJSONField()
@@ -77,6 +81,8 @@ class Connection(BaseModel):
     name = peewee.TextField()
     source = peewee.ForeignKeyField(Actor, backref="source_connections")
     destination = peewee.ForeignKeyField(Actor, backref="destination_connections")
+    source_id: uuid.UUID  # the foreign keys' raw values, which peewee adds at run time
+    destination_id: uuid.UUID
     status = peewee.CharField(default="active")
     #: the configured catalog in Airbyte's later `syncCatalog` shape
     catalog = JSONField()
@@ -94,7 +100,7 @@ class Connection(BaseModel):
     last_scheduled_at = peewee.BigIntegerField(null=True)
 
     @classmethod
-    def visible(cls) -> peewee.ModelSelect:
+    def visible(cls) -> peewee.ModelSelect[Connection]:
         """Lists skip deprecated (deleted) connections."""
         return cls.select().where(cls.status != "deprecated")
 

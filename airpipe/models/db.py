@@ -56,7 +56,7 @@ class Prepared(Generic[M]):
         fields: list[peewee.Field] | None = None,
     ) -> None:
         self.model, self.build, self.sample, self.key = model, build, sample, key
-        self.fields = fields if fields is not None else model._meta.sorted_fields  # type: ignore[attr-defined]
+        self.fields = fields if fields is not None else model._meta.sorted_fields
         self._by_database: dict[type, tuple[str, list[tuple[str, Any]]]] = {}
 
     def __call__(self, *values: Any) -> list[M]:
@@ -90,7 +90,8 @@ def by_id(model: type[M], id: Any) -> M | None:
     """``model.get_or_none(primary key == id)``, at a quarter of its cost (see ``Prepared``)."""
     prepared = _BY_ID.get(model)
     if prepared is None:
-        key = model._meta.primary_key  # type: ignore[attr-defined]
+        key = model._meta.primary_key
+        assert isinstance(key, peewee.Field), f"{model.__name__} has a primary key"
         prepared = _BY_ID[model] = Prepared(model, lambda v: model.select().where(key == v), _sample(key), key=key.db_value)
     found = prepared(id)
     return found[0] if found else None

@@ -30,6 +30,8 @@ class Job(BaseModel):
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
 
+    attempts: peewee.ModelSelect[Attempt]  # the backref peewee adds at run time (Attempt.job)
+
     @property
     def is_final(self) -> bool:
         return self.status in FINAL
@@ -51,6 +53,7 @@ Job.add_index(Job.index(Job.scope, Job.id, name="job_scope_id"))
 class Attempt(BaseModel):
     id = peewee.BigAutoField()
     job = peewee.ForeignKeyField(Job, backref="attempts", on_delete="CASCADE")
+    job_id: int  # the foreign key's raw value, which peewee adds at run time
     number = peewee.IntegerField()
     status = peewee.CharField(default="running")
     records_synced = peewee.BigIntegerField(default=0)
@@ -74,6 +77,7 @@ class Attempt(BaseModel):
 class LogLine(BaseModel):
     id = peewee.BigAutoField()
     attempt = peewee.ForeignKeyField(Attempt, backref="log_lines", on_delete="CASCADE")
+    attempt_id: int  # the foreign key's raw value, which peewee adds at run time
     timestamp = peewee.BigIntegerField(default=now)
     level = peewee.CharField()
     message = peewee.TextField()

@@ -130,9 +130,11 @@ def source_catalog(source: Actor) -> AirbyteCatalog:
     has not changed since, else a new discover (stored for the next time)."""
     stored = DiscoveredCatalog.get_or_none(DiscoveredCatalog.source == source.id)
     current = stored is not None and stored.docker_image_tag == source.definition.docker_image_tag
-    if current and stored.discovered_at > now() - CATALOG_MAX_AGE:
+    if stored is not None and current and stored.discovered_at > now() - CATALOG_MAX_AGE:
         return msgspec.convert(stored.catalog, AirbyteCatalog)
-    return _discover_and_store(source).catalog
+    catalog = _discover_and_store(source).catalog
+    assert catalog is not None  # a discover job always answers with one
+    return catalog
 
 
 def _discover_and_store(source: Actor) -> SourceDiscoverSchemaRead:

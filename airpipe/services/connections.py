@@ -7,7 +7,7 @@ import peewee
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
 from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, now, transaction
-from airpipe.schemas.base import ScheduleType
+from airpipe.schemas.base import ScheduleType, TimeUnit
 from airpipe.schemas.connections import (
     ConnectionCreate,
     ConnectionIdRequestBody,
@@ -87,7 +87,9 @@ def update_connection(request: ConnectionUpdate) -> ConnectionRead:
     if request.namespace_format is not UNSET:
         connection.namespace_format = request.namespace_format
     if not (request.schedule is UNSET and request.schedule_type is UNSET and request.schedule_data is UNSET):
-        current = ConnectionSchedule(connection.schedule_units, connection.schedule_time_unit) if connection.schedule_units else None
+        current = None
+        if connection.schedule_units:
+            current = ConnectionSchedule(connection.schedule_units, TimeUnit(connection.schedule_time_unit))
         _apply_schedule(
             connection,
             current if request.schedule is UNSET else request.schedule,
@@ -138,7 +140,7 @@ def workspace_connections(request: WorkspaceListRequestBody) -> list[Connection]
     get_workspace_model(request.workspace_id)
     in_workspace = Connection.visible().join(Actor, on=Connection.source).where(Actor.workspace == request.workspace_id)
 
-    def ordered(query: peewee.ModelSelect) -> peewee.ModelSelect:
+    def ordered(query: peewee.ModelSelect[Connection]) -> peewee.ModelSelect[Connection]:
         default = (Connection.created_at, Connection.name)
         return paged(query, request, name=Connection.name, created_at=Connection.created_at, default_order=default)
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 import functools
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 
 from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, Workspace, attempts_of_job, log_lines_of_job
 from airpipe.schemas.actors import DestinationRead, SourceRead
-from airpipe.schemas.base import SyncMode
+from airpipe.schemas.base import (
+    AttemptStatus,
+    ConnectionStatus,
+    JobConfigType,
+    JobStatus,
+    NamespaceDefinitionType,
+    ScheduleType,
+    SyncMode,
+    TimeUnit,
+)
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 from airpipe.schemas.connections import ConnectionRead, ConnectionSchedule, CronSchedule, ScheduleData
 from airpipe.schemas.definitions import DestinationDefinitionRead, SourceDefinitionRead
@@ -96,16 +106,24 @@ def connection_read(connection: Connection) -> ConnectionRead:
         sync_schema=sync_schema,
         sync_catalog=catalog,
         schedule=_schedule(connection),
-        schedule_type=connection.schedule_type,
+        schedule_type=stored_as(ScheduleType, connection.schedule_type),
         schedule_data=_schedule_data(connection),
-        status=connection.status,
+        status=stored_as(ConnectionStatus, connection.status),
         prefix=connection.prefix,
-        namespace_definition=connection.namespace_definition,
+        namespace_definition=stored_as(NamespaceDefinitionType, connection.namespace_definition),
         namespace_format=connection.namespace_format,
     )
 
 
 _encode = msgspec.json.Encoder().encode
+E = TypeVar("E", bound=enum.Enum)
+
+
+def stored_as(kind: type[E], value: str | None) -> E:
+    """A column that holds ``kind``'s values, typed as ``kind``. Not converted: msgspec writes the
+    text as it would the member, and a read must not fail on a value a later version stored."""
+    return cast(E, value)
+
 
 
 @functools.lru_cache(maxsize=1024)
@@ -121,12 +139,12 @@ def _catalog_views(stored: bytes) -> tuple[AirbyteCatalog, SyncMode, SourceSchem
 def _schedule(connection: Connection) -> ConnectionSchedule | None:
     if connection.schedule_units is None:
         return None
-    return ConnectionSchedule(units=connection.schedule_units, time_unit=connection.schedule_time_unit)
+    return ConnectionSchedule(units=connection.schedule_units, time_unit=stored_as(TimeUnit, connection.schedule_time_unit))
 
 
 def _schedule_data(connection: Connection) -> ScheduleData | None:
     if connection.schedule_type == "cron":
-        return ScheduleData(cron=CronSchedule(connection.cron_expression, connection.cron_time_zone or "UTC"))
+        return ScheduleData(cron=CronSchedule(connection.cron_expression or "", connection.cron_time_zone or "UTC"))
     if connection.schedule_type == "basic":
         return ScheduleData(basic_schedule=_schedule(connection))
     return None
@@ -135,11 +153,11 @@ def _schedule_data(connection: Connection) -> ScheduleData | None:
 def job_read(job: Job) -> JobRead:
     return JobRead(
         id=job.id,
-        config_type=job.config_type,
+        config_type=stored_as(JobConfigType, job.config_type),
         config_id=job.scope,
         created_at=job.created_at,
         updated_at=job.updated_at,
-        status=job.status,
+        status=stored_as(JobStatus, job.status),
     )
 
 
@@ -147,7 +165,7 @@ def attempt_read(attempt: Attempt) -> AttemptRead:
     stats = attempt.stats or {}
     return AttemptRead(
         id=attempt.id,
-        status=attempt.status,
+        status=stored_as(AttemptStatus, attempt.status),
         created_at=attempt.created_at,
         updated_at=attempt.updated_at,
         ended_at=attempt.ended_at,

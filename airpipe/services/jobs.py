@@ -24,14 +24,15 @@ def get_job(request: JobIdRequestBody) -> JobInfoRead:
 
 def list_jobs(request: JobListRequestBody) -> JobReadList:
     """Newest first; ``pagination`` pages through them."""
-    types = [t.value for t in request.config_types or [request.config_type]]
+    requested = request.config_types or ([request.config_type] if request.config_type is not None else [])
+    types = [t.value for t in requested]  # one of the two is given (__post_init__)
     query = Job.select(Job.id).where(Job.scope == request.config_id, Job.config_type.in_(types))
     page = request.pagination
     limit = (page.page_size if page and page.page_size else None) or DEFAULT_PAGE_SIZE
     offset = (page.row_offset if page and page.row_offset else None) or 0
     # the page's ids first (an index-only walk of job(scope, id)), then only those rows, without
     # their configs: decrypting them took half of a page's time
-    ids = [row[0] for row in query.order_by(Job.id.desc()).limit(limit).offset(offset).tuples()]
+    ids = [row.id for row in query.order_by(Job.id.desc()).limit(limit).offset(offset)]
     jobs = list(Job.select(*JOB_SHOWN_FIELDS).where(Job.id.in_(ids)).order_by(Job.id.desc())) if ids else []
     attempts: dict[int, list[Attempt]] = {job.id: [] for job in jobs}
     if jobs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import peewee
 
 from airpipe.schemas.lists import ListRequestBody, OrderBy, OrderDirection
@@ -10,14 +12,17 @@ from airpipe.schemas.lists import ListRequestBody, OrderBy, OrderDirection
 DEFAULT_PAGE_SIZE = 200
 
 
+M = TypeVar("M", bound=peewee.Model)
+
+
 def paged(
-    query: peewee.ModelSelect,
+    query: peewee.ModelSelect[M],
     request: ListRequestBody | None,
     *,
     name: peewee.Field,
     created_at: peewee.Field,
     default_order: tuple[peewee.Node, ...],
-) -> peewee.ModelSelect:
+) -> peewee.ModelSelect[M]:
     """``query`` filtered, ordered and paged as ``request`` asks; without a request (or with none
     of its fields) it keeps ``default_order`` and every row. Ties are broken by the primary key,
     so that pages do not overlap."""
@@ -30,6 +35,7 @@ def paged(
     else:
         field = name if request.order_by is OrderBy.name else created_at
         primary_key = query.model._meta.primary_key
+        assert isinstance(primary_key, peewee.Field)  # every model here has one
         if request.order_direction is OrderDirection.desc:
             order = (field.desc(), primary_key.desc())
         else:

@@ -51,8 +51,8 @@ def keep_masked(new: Any, old: Any, spec: dict[str, Any]) -> Any:
             before = stored if isinstance(stored, dict) else {}
             return {key: walk(item, before.get(key, _MISSING), (*path, key)) for key, item in value.items()}
         if isinstance(value, list):
-            before = stored if isinstance(stored, list) else []
-            return [walk(item, before[i] if i < len(before) else _MISSING, path) for i, item in enumerate(value)]
+            earlier = stored if isinstance(stored, list) else []
+            return [walk(item, earlier[i] if i < len(earlier) else _MISSING, path) for i, item in enumerate(value)]
         if path in secrets and value == MASK and stored is not _MISSING:
             return stored
         return value

@@ -33,7 +33,8 @@ def _wb_reads(connections: list[Connection]) -> list[WbConnectionRead]:
     syncs = Job.select(Job.scope, peewee.fn.MAX(Job.updated_at).alias("last")).where(
         Job.scope.in_(scopes), Job.config_type.in_((SYNC, RESET)), Job.status == "succeeded"
     )
-    last_sync = {row.scope: row.last for row in syncs.group_by(Job.scope)}
+    rows = syncs.group_by(Job.scope).dicts()
+    last_sync = {row["scope"]: row["last"] for row in rows}  # type: ignore[index]  # .dicts() gives dicts; the stubs say models
     active = Job.select(Job.scope).where(Job.scope.in_(scopes), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE))
     syncing = {row.scope for row in active}
     views = []

@@ -37,7 +37,7 @@ import urllib.parse
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import msgspec
 
@@ -201,7 +201,7 @@ def open_file(location: Location, opts: Options) -> Iterator[IO[bytes]]:
             raise ConfigError(f"url: cannot open {location.describe()}: {exc.strerror or exc}") from None
     with raw:
         try:
-            yield gzip.GzipFile(fileobj=raw, mode="rb") if opts.gzip else raw
+            yield cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if opts.gzip else raw  # a GzipFile reads as a binary file does
         except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
             raise ConfigError(f"{location.describe()} is not a valid gzip file ({exc}); set compression to none") from None
 
@@ -293,7 +293,9 @@ class File(Source):
             names, rows = csv_rows(binary, opts)
             return infer_csv(names, rows, opts.sample_rows)
 
-    def read(self, config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, state: list[Any]) -> Iterator[AirbyteMessage | bytes]:
+    def read(
+        self, config: dict[str, Any], catalog: ConfiguredAirbyteCatalog, state: list[Any]
+    ) -> Iterator[AirbyteMessage | bytes | bytearray]:
         location = locate(config)
         opts = options(config, location)
         for configured in catalog.streams:

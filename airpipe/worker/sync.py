@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import collections
 import fcntl
+import io
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -163,6 +164,7 @@ class SyncRun:
         leaves the previous data in place and only states it already echoed count.
         """
         out = destination.stdin
+        assert out is not None  # a write process has one
         _widen_pipe(out)
         try:
             if source is not None:
@@ -188,7 +190,7 @@ class SyncRun:
             self.broken_pipe = True
 
     def _pump_blocks(self, source: ConnectorProcess, out: Any) -> None:
-        stdout, router = source.stdout, self._block_router()
+        stdout, router = cast(io.BufferedIOBase, source.stdout), self._block_router()  # a pipe: a buffered reader
         pending = b""
         while True:
             chunk = stdout.read1(CHUNK)
@@ -215,7 +217,7 @@ class SyncRun:
         forward, a progress estimate; logs and errors are the source process's to handle."""
         peek = peek_type(line)
         if peek is not None and peek[0] == "RECORD":
-            key = (peek[1], peek[2])
+            key = (peek[1] or "", peek[2])  # a RECORD's peek names its stream
             counter = self.counters.get(key)
             if counter is None:
                 self.log("WARN", f"record of stream {peek[1]} that is not in the catalog dropped")

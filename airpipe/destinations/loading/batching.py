@@ -106,13 +106,13 @@ class WriteLoop:
         self.committer = committer
         self.batch_rows = batch_rows
         self.states = StateGate({t.spec.key for t in targets if t.spec.mode is DestinationSyncMode.overwrite})
-        self.slow_stream: StreamKey = (None, None)  # (namespace, stream) as the last record of the slow path named them
-        self.rows = self.size = 0  # rows and input bytes in the batch
+        self.slow_stream: StreamKey = (None, "")  # (namespace, stream) as the last record of the slow path named them
+        self.rows, self.size = 0, 0.0  # rows and input bytes in the batch
         self.number = 0  # input lines read before the current block
         self.waiting_since = 0.0  # when the first state since the last cut came
         # the stream of the record before, and (namespace, stream) as its records name it: the fast paths' guess
         self.target = next(iter(self.targets.values()), None)
-        self.stream: StreamKey = self.target.spec.key if self.target is not None else (None, None)
+        self.stream: StreamKey = self.target.spec.key if self.target is not None else (None, "")
         self.per_line_blocks = 0  # blocks still to read line by line (``blocks.MAX_SWITCHES``)
 
     def run(self, input: IO[bytes]) -> Iterator[bytes]:

@@ -16,12 +16,13 @@ they decode, where the per-line path would fail on the first.)
 
 from __future__ import annotations
 
+import io
 import re
 import select
 from collections.abc import Generator, Iterator
 from itertools import accumulate
 from operator import attrgetter
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import msgspec
 
@@ -114,7 +115,8 @@ class Block:
         one; returns how many it took: all, unless a line changed the stream (the lines after it
         were decoded as the stream before)."""
         target, stream = feed.target, feed.stream
-        assert target is not None
+        assert target is not None and target.codec.bulk is not None  # as run() found them
+        bulk = target.codec.bulk
         records = list(map(_RECORD, messages))
         if None in records:
             records = [_NotARecord if r is None else r for r in records]
@@ -128,7 +130,7 @@ class Block:
             end = n if whole else next_not_none(stops, i, n)
             while i < end:  # the run, in pieces that fill the batch
                 piece = records[i : i + min(end - i, max(feed.room(), 1))]
-                rows, controls = target.codec.bulk.ready(list(map(_DATA, piece)))
+                rows, controls = bulk.ready(list(map(_DATA, piece)))
                 if rows:
                     target.table.add_rows(rows, list(map(_EMITTED_AT, piece[: len(rows)])), controls)
                     i += len(rows)
@@ -164,11 +166,12 @@ def input_blocks(input: IO[bytes]) -> Iterator[bytes | None]:
     """``input`` in blocks of whole lines (each ending with a newline), read ``CHUNK_BYTES`` at a
     time, and None whenever the next read would wait for the writer (nothing is ready on the pipe).
     A block that is not UTF-8 raises BadRecord or ValueError (``messages.checked_text``)."""
+    read1 = cast(io.BufferedIOBase, input).read1  # stdin.buffer, a pipe: buffered readers, which read1
     fd, parts = input.fileno(), []  # the start of a line longer than a read, in pieces (joined once)
     while True:
         if not select.select([fd], [], [], 0)[0]:
             yield None
-        chunk = input.read1(CHUNK_BYTES)
+        chunk = read1(CHUNK_BYTES)
         if not chunk:
             break
         cut = chunk.rfind(b"\n") + 1

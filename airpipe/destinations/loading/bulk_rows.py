@@ -68,7 +68,7 @@ class BulkRows:
         self, columns: Sequence[Column], fields: list[tuple[str, Any, Any]] | type[msgspec.Raw], raw_id: Callable[[], str]
     ) -> None:
         # no record has a value of this type under these two's keys: one that has the keys takes the per-line path
-        unlikely = Literal[os.urandom(16).hex()]
+        unlikely = Literal[os.urandom(16).hex()]  # type: ignore[valid-type]  # a literal made at run time, for msgspec
         first, last = (RAW_ID_FIELD, unlikely, msgspec.field(default_factory=raw_id)), (EXTRACTED_AT_FIELD, unlikely, NOTHING)
         self._raw_id = raw_id
         self._whole = fields is msgspec.Raw

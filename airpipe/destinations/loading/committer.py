@@ -48,7 +48,7 @@ class Committer:
         """Until every batch submitted is committed, or ``until_readable`` has input to read."""
         if self.queue is not None and until_readable is None:
             self.queue.join()
-        elif self.queue is not None:
+        elif self.queue is not None and until_readable is not None:
             while self.queue.unfinished_tasks and not select.select([until_readable], [], [], 0.02)[0]:
                 pass
         self._raise()

@@ -61,7 +61,7 @@ class Target:
     table: Any  # a Table
 
 
-StreamKey = tuple[str | None, str | None]  # (namespace, stream) as records name them
+StreamKey = tuple[str | None, str]  # (namespace, stream) as records name them ("": none yet)
 
 
 class Feed(Protocol):

@@ -8,7 +8,7 @@ costs tens). Written inline they read as puzzles; here each has a name that says
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, count, islice, repeat
 from operator import ge, is_not, ne, not_, sub
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 COMMA = ord(",")
 NEWLINE = ord("\n")
 
-_exhaust = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
+_exhaust: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
 
 
 def set_each(objects: Iterable[Any], name: str, values: Iterable[Any]) -> None:

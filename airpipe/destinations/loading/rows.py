@@ -181,7 +181,7 @@ class RowCodec:
             for i, column in enumerate(self.columns):
                 kind_type = _FAST_TYPES.get(column.kind, msgspec.Raw)
                 fields.append((f"f{i}", kind_type, _NULL if kind_type is msgspec.Raw else None))
-            data_type = msgspec.defstruct("Row", fields, rename={f"f{i}": c.field for i, c in enumerate(self.columns)}, gc=False)
+            data_type = msgspec.defstruct("Row", fields, rename={f"f{i}": c.field or c.name for i, c in enumerate(self.columns)}, gc=False)
             self.values = self._with_json if self._json else astuple
         # gc=False: the Structs hold decoded values only, and tracking them made decoding slower
         self.decode_message = msgspec.json.Decoder(message_type(data_type, gc=False)).decode

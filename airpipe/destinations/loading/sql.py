@@ -94,7 +94,7 @@ def kind_of(schema: Any) -> Kind:
         return Kind.JSON
     name = names.pop()
     if name == "string":
-        return {"date-time": Kind.TIMESTAMP, "date": Kind.DATE}.get(schema.get("format"), Kind.STRING)
+        return {"date-time": Kind.TIMESTAMP, "date": Kind.DATE}.get(schema.get("format") or "", Kind.STRING)
     if name == "number":
         return Kind.INTEGER if schema.get("airbyte_type") == "integer" else Kind.NUMBER
     return {"integer": Kind.INTEGER, "boolean": Kind.BOOLEAN, "object": Kind.OBJECT, "array": Kind.ARRAY}.get(name, Kind.JSON)
