@@ -39,7 +39,8 @@ class SourceOrDestination:
     def live(cls, actor_type: str) -> peewee.ModelSelect[Any]:  # Any: the model it is mixed into
         """The rows of one side that are not deleted."""
         model: Any = cls  # a mixin: the model class it is mixed into has these fields
-        return model.select().where(model.actor_type == actor_type, model.tombstone == False)  # noqa: E712
+        rows: peewee.ModelSelect[Any] = model.select().where(model.actor_type == actor_type, model.tombstone == False)  # noqa: E712
+        return rows
 
 
 class ActorDefinition(SourceOrDestination, BaseModel):

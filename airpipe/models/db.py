@@ -117,16 +117,17 @@ def open_database(url: str) -> peewee.Database:
         # into a short wait instead of an error. Pooled: opening a connection and setting its
         # pragmas costs more than the query of a typical request (~0.3 ms), so a closed
         # connection goes back to the pool instead (as PostgreSQL's do).
-        return PooledSqliteDatabase(
+        sqlite: peewee.Database = PooledSqliteDatabase(
             path,
             pragmas={"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1, "synchronous": "normal"},
             check_same_thread=False,
             max_connections=None,
         )
+        return sqlite
     from urllib.parse import unquote, urlparse
 
     parsed = urlparse(url)
-    return PooledPostgresqlDatabase(
+    postgres: peewee.Database = PooledPostgresqlDatabase(
         unquote(parsed.path.lstrip("/")),
         user=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
@@ -136,6 +137,7 @@ def open_database(url: str) -> peewee.Database:
         stale_timeout=300,
         timeout=30,
     )
+    return postgres
 
 
 def bind(database: peewee.Database) -> None:

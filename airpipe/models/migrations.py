@@ -51,7 +51,7 @@ CURRENT_VERSION = 1 + len(UPGRADES)
 
 
 def current_version() -> int | None:
-    if not SchemaVersion.table_exists():
+    if not db.table_exists(SchemaVersion._meta.table_name):
         return None
     row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
     return row.version if row else None

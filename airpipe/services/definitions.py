@@ -56,7 +56,7 @@ def register_connector(
     first install, and on a later one every definition of the repository follows the new tag
     (so ``specification`` reads the spec again). A definition's name is left as it is."""
     with transaction():
-        existing = list(
+        existing: list[ActorDefinition] = list(
             ActorDefinition.live(actor_type)
             .where(ActorDefinition.docker_repository == docker_repository)
             .order_by(ActorDefinition.created_at, ActorDefinition.id)
@@ -86,7 +86,8 @@ def get_definition(actor_type: str, definition_id: uuid.UUID) -> ActorDefinition
 def specification(definition: ActorDefinition) -> dict[str, Any]:
     """The connector's `spec` output, cached on the definition until its tag changes."""
     if definition.spec is not None and definition.spec_tag == definition.docker_image_tag:
-        return definition.spec
+        cached: dict[str, Any] = definition.spec
+        return cached
     job = scheduler.run_synchronous_job("get_spec", str(definition.id), ConnectorJob(image=scheduler.image(definition)))
     spec = scheduler.require_success(job, f"Reading the spec of {definition.docker_repository}:{definition.docker_image_tag}")
     with transaction():

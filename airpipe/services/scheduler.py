@@ -105,7 +105,10 @@ def start_sync(connection: Connection, config_type: str = SYNC) -> Job:
 
 
 def active_sync_job(connection: Connection) -> Job | None:
-    return Job.select().where(Job.scope == str(connection.id), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE)).first()
+    active: Job | None = (
+        Job.select().where(Job.scope == str(connection.id), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE)).first()
+    )
+    return active
 
 
 def sync_config(connection: Connection) -> SyncJob:
@@ -143,4 +146,5 @@ def _create_job(config_type: str, scope: str, config: ConnectorJob | SyncJob) ->
 def require_success(job: Job, what: str) -> dict[str, Any]:
     if job.status != "succeeded" or job.output is None:
         raise InvalidInput(f"{what} failed: {failure_message(job)} (job {job.id})")
-    return job.output
+    output: dict[str, Any] = job.output
+    return output

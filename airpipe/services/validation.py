@@ -57,7 +57,7 @@ def _inside_local_root(value: object) -> bool:
 def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "format" and error.cause is not None:
         return str(error.cause)
-    return error.message
+    return str(error.message)
 
 
 def _lookup(config: Any, path: list[str]) -> Any:

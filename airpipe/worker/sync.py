@@ -293,7 +293,8 @@ class SyncRun:
         ).where(Attempt.id == self.attempt_id).execute()
 
     def _is_cancelled(self) -> bool:
-        return Job.select(Job.status).where(Job.id == self.job_id).scalar() == "cancelled"
+        status: str | None = Job.select(Job.status).where(Job.id == self.job_id).scalar()
+        return status == "cancelled"
 
     def _raise_failure(self, source_code: int, dest_code: int) -> None:
         last = self.log.last[-10:]
