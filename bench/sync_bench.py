@@ -117,14 +117,15 @@ def source_inputs(directory: Path, env: dict[str, str], job_id: int) -> tuple[Pa
     """The job's source config and configured catalog, as files for the source-alone run."""
     from airpipe import models
     from airpipe.models import Job
-    from airpipe.worker.sync import _configured
+    from airpipe.worker import job_configs
 
     models.bind(models.open_database(env["AIRPIPE_DATABASE_URL"]))
     with models.db.connection_context():
-        config = Job.get_by_id(job_id).config
+        config = job_configs.decode("sync", Job.get_by_id(job_id).config)
+    assert isinstance(config, job_configs.SyncJob)
     config_path, catalog_path = directory / "source-config.json", directory / "source-catalog.json"
-    config_path.write_text(json.dumps(config["source"]["config"]))
-    catalog_path.write_text(json.dumps({"streams": [_configured(s) for s in config["streams"]]}))
+    config_path.write_text(json.dumps(config.source.config))
+    catalog_path.write_text(json.dumps({"streams": [s.for_source() for s in config.streams]}))
     return config_path, catalog_path
 
 
