@@ -38,10 +38,27 @@ def decode_body(body: bytes, request_type: type | None) -> Any:
     if not isinstance(raw, dict):
         raise InvalidInput.field("$", f"Expected a JSON object, got {type(raw).__name__}", raw)
     _refuse_nul(raw, "$")
+    missing = _missing_fields(raw, request_type)
+    if missing:  # all of them at once, not the first only (msgspec stops at the first)
+        raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in missing), missing)
     try:
         return msgspec.convert(raw, request_type)
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc), raw) from None
+
+
+def _missing_fields(raw: dict[str, Any], request_type: type) -> list[FieldError]:
+    """The body's missing top-level fields: the required ones, and a choice of which one must be
+    given (``__one_of__`` on the Struct: ``(("configType", "configTypes"),)``)."""
+    errors = [
+        FieldError(f"$.{field.encode_name}", "is required")
+        for field in msgspec.structs.fields(request_type)
+        if field.required and field.encode_name not in raw
+    ]
+    for names in getattr(request_type, "__one_of__", ()):
+        if not any(raw.get(name) for name in names):
+            errors.append(FieldError(f"$.{names[-1]}", f"one of {' or '.join(names)} is required"))
+    return errors
 
 
 def _too_deep() -> InvalidInput:

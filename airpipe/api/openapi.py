@@ -35,6 +35,11 @@ AIRBYTE_OPERATION_IDS = {
     "destinations.check_connection_for_update": "checkConnectionToDestinationForUpdate",
     "jobs.list": "listJobsFor",
     "jobs.get": "getJobInfo",
+    # airpipe's own verbs whose names the rule would garble
+    "jobs.history": "getJobHistory",
+    "jobs.list_for_workspace": "listJobsForWorkspace",
+    "jobs/logs.list": "listJobLogs",
+    "workspaces.topology": "getWorkspaceTopology",
 }
 
 #: what a list verb is scoped to, named after its request body

@@ -15,7 +15,7 @@ from airpipe.schemas import lists as li
 from airpipe.schemas import misc as m
 from airpipe.schemas import state as st
 from airpipe.schemas import workspaces as w
-from airpipe.services import actors, connections, definitions, health, jobs, state, web_backend, workspaces
+from airpipe.services import actors, connections, definitions, health, jobs, state, topology, web_backend, workspaces
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ OPERATIONS: list[Operation] = [
     op("workspaces", "get", w.WorkspaceIdRequestBody, workspaces.get_workspace, w.WorkspaceRead, "Find workspace by ID"),
     op("workspaces", "get_by_slug", w.SlugRequestBody, workspaces.get_workspace_by_slug, w.WorkspaceRead, "Find workspace by slug"),
     op("workspaces", "update", w.WorkspaceUpdate, workspaces.update_workspace, w.WorkspaceRead, "Update workspace state"),
+    op("workspaces", "topology", w.WorkspaceIdRequestBody, topology.workspace_topology, w.WorkspaceTopologyRead, "What feeds what: sources, connections, destinations"),
     # SOURCE DEFINITION
     op("source_definitions", "create", d.SourceDefinitionCreate, definitions.create_source_definition, d.SourceDefinitionRead, "Creates a sourceDefinition"),
     op("source_definitions", "update", d.SourceDefinitionUpdate, definitions.update_source_definition, d.SourceDefinitionRead, "Update a sourceDefinition"),
@@ -96,6 +97,9 @@ OPERATIONS: list[Operation] = [
     op("jobs", "list", j.JobListRequestBody, jobs.list_jobs, j.JobReadList, "Returns recent jobs for a connection, newest first"),
     op("jobs", "get", j.JobIdRequestBody, jobs.get_job, j.JobInfoRead, "Get information about a job"),
     op("jobs", "cancel", j.JobIdRequestBody, jobs.cancel_job, j.JobInfoRead, "Cancels a job"),
+    op("jobs", "history", j.JobIdRequestBody, jobs.job_history, j.JobHistoryRead, "Every status change of a job and its attempts"),
+    op("jobs", "list_for_workspace", j.WorkspaceJobListRequestBody, jobs.list_workspace_jobs, j.JobReadList, "A workspace's jobs, filtered, newest first"),
+    op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),
     # WEB BACKEND
     op("web_backend/connections", "list", li.WorkspaceListRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
     op("web_backend/connections", "get", c.ConnectionIdRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),

@@ -11,11 +11,13 @@ from airpipe.models.jobs import (
     SYNC,
     Attempt,
     Job,
+    JobEvent,
     LogLine,
     WorkerBeat,
     attempts_of_job,
     job_shown,
     log_lines_of_job,
+    record_event,
 )
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
 
@@ -35,6 +37,7 @@ __all__ = [
     "ConnectionState",
     "DiscoveredCatalog",
     "Job",
+    "JobEvent",
     "LogLine",
     "WorkerBeat",
     "Workspace",
@@ -46,6 +49,7 @@ __all__ = [
     "is_sqlite",
     "migrate",
     "now",
+    "record_event",
     "open_database",
     "attempts_of_job",
     "job_shown",

@@ -86,6 +86,28 @@ class LogLine(BaseModel):
         return f"{_utc(self.timestamp)} {self.level} {self.message}"
 
 
+class JobEvent(BaseModel):
+    """A change of a job's status, or of one of its attempts', with its time and reason; written
+    in the transaction that made the change (see ``record_event``)."""
+
+    id = peewee.BigAutoField()
+    job = peewee.ForeignKeyField(Job, on_delete="CASCADE", index=False)  # the (job, id) index serves it
+    job_id: int  # the foreign key's raw value, which peewee adds at run time
+    attempt_number = peewee.IntegerField(null=True)  # None: the job's own status
+    status = peewee.CharField()
+    reason = peewee.TextField(null=True)
+    at = peewee.BigIntegerField(default=now)
+
+    class Meta:
+        indexes = ((("job", "id"), False),)
+
+
+def record_event(job_id: int, status: str, *, attempt: int | None = None, reason: str | None = None, at: int | None = None) -> None:
+    """Note a status change of the job (or of its attempt ``attempt``); call it inside the
+    transaction that made the change, so the history is never out of step with the rows."""
+    JobEvent.insert(job=job_id, attempt_number=attempt, status=status, reason=reason, at=now() if at is None else at).execute()
+
+
 class WorkerBeat(BaseModel):
     """A worker process that is alive, or was: it rewrites ``beat_at`` every few seconds, and
     deletes its row when it stops cleanly. Health counts the fresh rows; the reaper takes over

@@ -15,9 +15,12 @@ from playhouse.migrate import migrate as migrate_
 
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
-from airpipe.models.jobs import Attempt, Job, LogLine, WorkerBeat
+from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
 
-ALL_MODELS = [Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState, Job, Attempt, LogLine, WorkerBeat]
+ALL_MODELS = [
+    *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
+    *(Job, Attempt, LogLine, WorkerBeat, JobEvent),
+]
 
 
 class SchemaVersion(BaseModel):
@@ -40,12 +43,17 @@ def _index_jobs_in_list_order(migrator: SchemaMigrator) -> None:
     migrate_(migrator.add_index("job", ("scope", "id"), False))
 
 
+def _add_job_events(migrator: SchemaMigrator) -> None:
+    db.create_tables([JobEvent])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
     _add_discovered_catalogs,
     _index_connections_in_list_order,
     _index_jobs_in_list_order,
+    _add_job_events,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from airpipe.schemas.actors import DestinationRead, SourceRead
-from airpipe.schemas.base import Base, ConnectionStatus, Name, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
+from airpipe.schemas.base import Base, ConnectionStatus, JobStatus, Name, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 
 
@@ -92,6 +92,13 @@ class WbConnectionRead(ConnectionRead, kw_only=True):
     destination: DestinationRead
     last_sync: int | None = None
     is_syncing: bool
+    #: the connection's newest sync or reset job, whatever its outcome
+    latest_sync_job_status: JobStatus | None = None
+    latest_sync_job_created_at: int | None = None
+    #: seconds from its creation to its end (to now while it runs)
+    latest_sync_job_duration: int | None = None
+    #: when the schedule starts the next sync (epoch seconds; None: manual, or not active)
+    next_scheduled_at: int | None = None
 
 
 class WbConnectionReadList(Base):

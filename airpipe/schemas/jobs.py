@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import enum
+import uuid
+from typing import Annotated
+
+import msgspec
+
 from airpipe.schemas.base import AttemptStatus, Base, Int64, JobConfigType, JobStatus
 from airpipe.schemas.lists import Pagination
 
@@ -9,6 +15,8 @@ class JobIdRequestBody(Base):
 
 
 class JobListRequestBody(Base, kw_only=True):
+    __one_of__ = (("configType", "configTypes"),)  # checked by api.decoding, with the missing fields
+
     config_type: JobConfigType | None = None
     config_types: list[JobConfigType] | None = None
     config_id: str
@@ -92,3 +100,62 @@ class JobWithAttemptsRead(Base):
 class JobReadList(Base):
     jobs: list[JobWithAttemptsRead]
     total_job_count: int
+
+
+# OBSERVABILITY: a job's status history, its log lines page by page, the jobs of a workspace
+
+
+class JobEventRead(Base, kw_only=True):
+    at: int
+    status: str  # a job's or an attempt's status at that time (JobStatus, AttemptStatus)
+    attempt_number: int | None = None  # None: the job's own status
+    reason: str | None = None
+
+
+class JobHistoryRead(Base):
+    job_id: int
+    events: list[JobEventRead]
+
+
+class LogLevel(enum.Enum):
+    FATAL = "FATAL"
+    ERROR = "ERROR"
+    WARN = "WARN"
+    INFO = "INFO"
+    DEBUG = "DEBUG"
+    TRACE = "TRACE"
+
+
+class JobLogsRequestBody(Base, kw_only=True):
+    job_id: Int64
+    attempt_number: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    levels: list[LogLevel] | None = None
+    #: only lines after this one: poll with the last answer's nextAfterId to follow a running job
+    after_id: Int64 | None = None
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1000
+
+
+class LogLineRead(Base):
+    id: int
+    attempt_number: int
+    timestamp: int
+    level: str
+    message: str
+
+
+class JobLogsRead(Base, kw_only=True):
+    logs: list[LogLineRead]
+    #: the afterId of the next request: the last line's id, or the request's afterId when none came
+    next_after_id: int | None = None
+
+
+class WorkspaceJobListRequestBody(Base, kw_only=True):
+    workspace_id: uuid.UUID
+    config_types: list[JobConfigType] | None = None
+    statuses: list[JobStatus] | None = None
+    connection_ids: list[uuid.UUID] | None = None
+    created_at_start: Int64 | None = None
+    created_at_end: Int64 | None = None
+    #: the jobs of deleted (deprecated) connections and sources and destinations too
+    include_deleted: bool = False
+    pagination: Pagination | None = None

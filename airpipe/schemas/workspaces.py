@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import uuid
 
 from airpipe.schemas.base import Base, Name
@@ -46,3 +47,29 @@ class WorkspaceRead(Base, kw_only=True):
 
 class WorkspaceReadList(Base):
     workspaces: list[WorkspaceRead]
+
+
+class TopologyNodeKind(enum.Enum):
+    source = "source"
+    destination = "destination"
+    connection = "connection"
+
+
+class TopologyNode(Base, kw_only=True):
+    id: uuid.UUID
+    kind: TopologyNodeKind
+    name: str
+    #: a connection's status (active, inactive); None for sources and destinations
+    status: str | None = None
+
+
+class TopologyEdge(Base):
+    """Data flows from ``fromId`` to ``toId``: a source to a connection, a connection to a destination."""
+
+    from_id: uuid.UUID
+    to_id: uuid.UUID
+
+
+class WorkspaceTopologyRead(Base):
+    nodes: list[TopologyNode]
+    edges: list[TopologyEdge]

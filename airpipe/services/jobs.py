@@ -1,9 +1,38 @@
 from __future__ import annotations
 
+import peewee
+
 from airpipe.errors import NotFound
-from airpipe.models import JOB_SHOWN_FIELDS, Attempt, Job, by_id, job_shown, now, transaction
-from airpipe.schemas.jobs import JobIdRequestBody, JobInfoRead, JobListRequestBody, JobReadList, JobWithAttemptsRead
+from airpipe.models import (
+    JOB_SHOWN_FIELDS,
+    Actor,
+    Attempt,
+    Connection,
+    Job,
+    JobEvent,
+    LogLine,
+    by_id,
+    job_shown,
+    now,
+    record_event,
+    transaction,
+)
+from airpipe.schemas.jobs import (
+    JobEventRead,
+    JobHistoryRead,
+    JobIdRequestBody,
+    JobInfoRead,
+    JobListRequestBody,
+    JobLogsRead,
+    JobLogsRequestBody,
+    JobReadList,
+    JobWithAttemptsRead,
+    LogLineRead,
+    WorkspaceJobListRequestBody,
+)
+from airpipe.schemas.lists import Pagination
 from airpipe.services.converters import attempt_read, job_info_read, job_read
+from airpipe.services.workspaces import get_workspace_model
 
 DEFAULT_PAGE_SIZE = 200
 
@@ -26,10 +55,44 @@ def list_jobs(request: JobListRequestBody) -> JobReadList:
     """Newest first; ``pagination`` pages through them."""
     requested = request.config_types or ([request.config_type] if request.config_type is not None else [])
     types = [t.value for t in requested]  # one of the two is given (__post_init__)
-    query = Job.select(Job.id).where(Job.scope == request.config_id, Job.config_type.in_(types))
-    page = request.pagination
-    limit = (page.page_size if page and page.page_size else None) or DEFAULT_PAGE_SIZE
-    offset = (page.row_offset if page and page.row_offset else None) or 0
+    return _page(Job.select(Job.id).where(Job.scope == request.config_id, Job.config_type.in_(types)), request.pagination)
+
+
+def list_workspace_jobs(request: WorkspaceJobListRequestBody) -> JobReadList:
+    """The jobs of a workspace's connections (syncs, resets) and of its sources and destinations
+    (checks, discovers), newest first, filtered as asked."""
+    get_workspace_model(request.workspace_id)
+    scopes = _workspace_scopes(request)
+    query = Job.select(Job.id).where(Job.scope.in_(scopes))
+    if request.config_types:
+        query = query.where(Job.config_type.in_([t.value for t in request.config_types]))
+    if request.statuses:
+        query = query.where(Job.status.in_([s.value for s in request.statuses]))
+    if request.created_at_start is not None:
+        query = query.where(Job.created_at >= request.created_at_start)
+    if request.created_at_end is not None:
+        query = query.where(Job.created_at <= request.created_at_end)
+    return _page(query, request.pagination)
+
+
+def _workspace_scopes(request: WorkspaceJobListRequestBody) -> list[str]:
+    """The configIds of the workspace's jobs: its connections' ids, and its actors' (one query each)."""
+    actors = Actor.select(Actor.id).where(Actor.workspace == request.workspace_id)
+    if not request.include_deleted:
+        actors = actors.where(Actor.tombstone == False)  # noqa: E712
+    connections = Connection.select(Connection.id).join(Actor, on=Connection.source).where(Actor.workspace == request.workspace_id)
+    if not request.include_deleted:
+        connections = connections.where(Connection.status != "deprecated")
+    if request.connection_ids is not None:
+        wanted = set(request.connection_ids)
+        return [str(c.id) for c in connections if c.id in wanted]
+    return [str(c.id) for c in connections] + [str(a.id) for a in actors]
+
+
+def _page(query: peewee.ModelSelect[Job], pagination: Pagination | None) -> JobReadList:
+    """A page of the jobs ``query`` selects (by id), newest first, with their attempts, in three queries."""
+    limit = (pagination.page_size if pagination and pagination.page_size else None) or DEFAULT_PAGE_SIZE
+    offset = (pagination.row_offset if pagination and pagination.row_offset else None) or 0
     # the page's ids first (an index-only walk of job(scope, id)), then only those rows, without
     # their configs: decrypting them took half of a page's time
     ids = [row.id for row in query.order_by(Job.id.desc()).limit(limit).offset(offset)]
@@ -42,6 +105,40 @@ def list_jobs(request: JobListRequestBody) -> JobReadList:
         jobs=[JobWithAttemptsRead(job=job_read(j), attempts=[attempt_read(a) for a in attempts[j.id]]) for j in jobs],
         total_job_count=query.count(),
     )
+
+
+def job_history(request: JobIdRequestBody) -> JobHistoryRead:
+    """Every status change of the job and its attempts, oldest first."""
+    get_job_model(request.id)
+    events = JobEvent.select().where(JobEvent.job == request.id).order_by(JobEvent.id)
+    return JobHistoryRead(
+        job_id=request.id,
+        events=[JobEventRead(at=e.at, status=e.status, attempt_number=e.attempt_number, reason=e.reason) for e in events],
+    )
+
+
+def list_job_logs(request: JobLogsRequestBody) -> JobLogsRead:
+    """A page of the job's log lines in the order they were written, from ``afterId`` on."""
+    if not job_shown(request.job_id):
+        raise NotFound("job", request.job_id)
+    query = (
+        LogLine.select(LogLine, Attempt.number)
+        .join(Attempt)
+        .where(Attempt.job == request.job_id)
+        .order_by(LogLine.id)
+        .limit(request.page_size)
+    )
+    if request.attempt_number is not None:
+        query = query.where(Attempt.number == request.attempt_number)
+    if request.levels:
+        query = query.where(LogLine.level.in_([level.value for level in request.levels]))
+    if request.after_id is not None:
+        query = query.where(LogLine.id > request.after_id)
+    lines = [
+        LogLineRead(id=line.id, attempt_number=line.attempt.number, timestamp=line.timestamp, level=line.level, message=line.message)
+        for line in query
+    ]
+    return JobLogsRead(logs=lines, next_after_id=lines[-1].id if lines else request.after_id)
 
 
 def cancel_job(request: JobIdRequestBody) -> JobInfoRead:
@@ -67,9 +164,13 @@ def cancel_job(request: JobIdRequestBody) -> JobInfoRead:
                     }
                 ]
             }
+            running = [a.number for a in Attempt.select(Attempt.number).where(Attempt.job == job, Attempt.status == "running")]
             (
                 Attempt.update(status="failed", ended_at=timestamp, updated_at=timestamp, failure_summary=failure)
                 .where(Attempt.job == job, Attempt.status == "running")
                 .execute()
             )
+            for number in running:
+                record_event(job.id, "failed", attempt=number, reason="the job was cancelled", at=timestamp)
+            record_event(job.id, "cancelled", reason="cancelled through the API", at=timestamp)
     return job_info_read(job)

@@ -11,7 +11,7 @@ import msgspec
 import peewee
 
 from airpipe.errors import OUTAGES, InvalidInput, JobTimeout, NoWorker
-from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, transaction
+from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, record_event, transaction
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.services import catalogs, options
 from airpipe.services.secrets import secret_values
@@ -68,7 +68,8 @@ def abandon(job_id: int) -> None:
     """Fail a synchronous job whose caller gave up, unless a worker has already taken it."""
     try:
         with transaction():
-            Job.update(status="failed", updated_at=now()).where(Job.id == job_id, Job.status == "pending").execute()
+            if Job.update(status="failed", updated_at=now()).where(Job.id == job_id, Job.status == "pending").execute():
+                record_event(job_id, "failed", reason="the request that waited for it gave up")
     except OUTAGES:  # the database is down: the worker's claim refuses it later (runner._claim)
         logger.warning("could not mark the abandoned job %s failed", job_id)
 
@@ -140,6 +141,7 @@ def _create_job(config_type: str, scope: str, config: ConnectorJob | SyncJob) ->
     with transaction():
         job = Job.create(config_type=config_type, scope=scope, config=job_configs.stored(config))
         Attempt.create(job=job, number=1)
+        record_event(job.id, "pending", reason="created", at=job.created_at)
     return job
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import msgspec
 import peewee
 
-from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Connection, Job
+from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Connection, Job, now
+from airpipe.schemas.base import JobStatus
 from airpipe.schemas.connections import ConnectionIdRequestBody, WbConnectionRead, WbConnectionReadList
 from airpipe.schemas.lists import WorkspaceListRequestBody
-from airpipe.services import definitions
+from airpipe.services import definitions, schedules
 from airpipe.services.connections import get_connection_model, workspace_connections
-from airpipe.services.converters import connection_read, destination_read, source_read
+from airpipe.services.converters import connection_read, destination_read, source_read, stored_as
 
 
 def get_connection(request: ConnectionIdRequestBody) -> WbConnectionRead:
@@ -23,7 +24,7 @@ def list_connections(request: WorkspaceListRequestBody) -> WbConnectionReadList:
 
 def _wb_reads(connections: list[Connection]) -> list[WbConnectionRead]:
     """The views of ``connections`` in four queries, however many there are: their sources and
-    destinations with definitions, their last successful syncs, their active jobs."""
+    destinations with definitions, their last successful syncs, their newest sync jobs."""
     if not connections:
         return []
     actor_ids = {c.source_id for c in connections} | {c.destination_id for c in connections}
@@ -35,18 +36,42 @@ def _wb_reads(connections: list[Connection]) -> list[WbConnectionRead]:
     )
     rows = syncs.group_by(Job.scope).dicts()
     last_sync = {row["scope"]: row["last"] for row in rows}  # type: ignore[index]  # .dicts() gives dicts; the stubs say models
-    active = Job.select(Job.scope).where(Job.scope.in_(scopes), Job.config_type.in_((SYNC, RESET)), Job.status.in_(ACTIVE))
-    syncing = {row.scope for row in active}
+    latest = _latest_sync_jobs(scopes)
     views = []
+    timestamp = now()
     for connection in connections:
         source, destination = actors[connection.source_id], actors[connection.destination_id]
+        job = latest.get(str(connection.id))
         views.append(
             WbConnectionRead(
                 **msgspec.structs.asdict(connection_read(connection)),
                 source=source_read(source, specs[source.definition_id]),
                 destination=destination_read(destination, specs[destination.definition_id]),
                 last_sync=last_sync.get(str(connection.id)),
-                is_syncing=str(connection.id) in syncing,
+                is_syncing=job is not None and job.status in ACTIVE,
+                latest_sync_job_status=stored_as(JobStatus, job.status) if job else None,
+                latest_sync_job_created_at=job.created_at if job else None,
+                latest_sync_job_duration=((timestamp if job.status in ACTIVE else job.updated_at) - job.created_at) if job else None,
+                next_scheduled_at=_next_run(connection),
             )
         )
     return views
+
+
+def _latest_sync_jobs(scopes: list[str]) -> dict[str, Job]:
+    """The newest sync or reset job of each connection (``scopes``), in one query."""
+    newest = (
+        Job.select(peewee.fn.MAX(Job.id))
+        .where(Job.scope.in_(scopes), Job.config_type.in_((SYNC, RESET)))
+        .group_by(Job.scope)
+    )
+    shown = (Job.id, Job.scope, Job.status, Job.created_at, Job.updated_at)  # not the config: it would be decrypted
+    return {job.scope: job for job in Job.select(*shown).where(Job.id.in_(newest))}
+
+
+def _next_run(connection: Connection) -> int | None:
+    """When the schedule starts the connection's next sync; None if it is not active or manual."""
+    if connection.status != "active":
+        return None
+    last = connection.last_scheduled_at
+    return schedules.next_fire_time(connection, connection.created_at if last is None else last)

@@ -23,7 +23,22 @@ from airpipe.connectors import rundir
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import Launcher
 from airpipe.connectors.registry import is_builtin, resolve
-from airpipe.models import ACTIVE, FINAL, RESET, SYNC, Attempt, ConnectionState, Job, LogLine, WorkerBeat, db, now, transaction
+from airpipe.models import (
+    ACTIVE,
+    FINAL,
+    RESET,
+    SYNC,
+    Attempt,
+    ConnectionState,
+    Job,
+    JobEvent,
+    LogLine,
+    WorkerBeat,
+    db,
+    now,
+    record_event,
+    transaction,
+)
 from airpipe.worker import job_configs, sync
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.job_configs import Image, SyncJob
@@ -159,7 +174,8 @@ def _claim(job_id: int) -> tuple[Job, Attempt] | None:
             return None
         if job.config_type not in RETRIED and job.created_at < timestamp - runner_options.synchronous_job_ttl:
             # the request that wanted this check/discover/spec gave up long ago (or died)
-            Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "pending").execute()
+            if Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "pending").execute():
+                record_event(job.id, "failed", reason="nobody waits for its answer any more", at=timestamp)
             return None
         attempt = job.attempts.where(Attempt.status == "running").order_by(Attempt.number.desc()).first()
         if attempt is None or attempt.scheduled_at > timestamp:
@@ -171,7 +187,10 @@ def _claim(job_id: int) -> tuple[Job, Attempt] | None:
         )
         if taken != 1:
             return None
+        record_event(job.id, "running", attempt=attempt.number, reason=f"taken by worker {WORKER_ID}", at=timestamp)
         Job.update(status="running", updated_at=timestamp).where(Job.id == job.id, Job.status.in_(ACTIVE)).execute()
+        if job.status == "pending":  # a retry's job is running already
+            record_event(job.id, "running", at=timestamp)
     return Job.get_by_id(job_id), Attempt.get_by_id(attempt.id)
 
 
@@ -206,11 +225,13 @@ class Heartbeat:
 def _succeed(job: Job, attempt: Attempt, output: Any) -> None:
     timestamp = now()
     with transaction():
-        Attempt.update(status="succeeded", ended_at=timestamp, updated_at=timestamp, lease_expires_at=None).where(
+        if Attempt.update(status="succeeded", ended_at=timestamp, updated_at=timestamp, lease_expires_at=None).where(
             Attempt.id == attempt.id, Attempt.status == "running"
-        ).execute()
+        ).execute():
+            record_event(job.id, "succeeded", attempt=attempt.number, at=timestamp)
         # `status == running`: a job cancelled meanwhile stays cancelled
-        Job.update(status="succeeded", output=output, updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
+        if Job.update(status="succeeded", output=output, updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute():
+            record_event(job.id, "succeeded", at=timestamp)
 
 
 def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease: int | None = None) -> float | None:
@@ -243,14 +264,19 @@ def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease
             .where(condition)
             .execute()
         )
-        if updated != 1 or Job.select(Job.status).where(Job.id == job.id).scalar() != "running":
-            return None  # cancelled, or already handled by someone else
+        if updated != 1:
+            return None  # already handled by someone else
+        record_event(job.id, "failed", attempt=attempt.number, reason=failure.message, at=timestamp)
+        if Job.select(Job.status).where(Job.id == job.id).scalar() != "running":
+            return None  # cancelled
         if delay is not None:
             # the job keeps reading `running` between attempts (CONTRACT.md)
             Attempt.create(job=job.id, number=attempt.number + 1, scheduled_at=timestamp + int(delay))
+            record_event(job.id, "pending", attempt=attempt.number + 1, reason=f"a retry, in {delay:g} s", at=timestamp)
             Job.update(updated_at=timestamp).where(Job.id == job.id).execute()
         else:
             Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
+            record_event(job.id, "failed", reason=failure.message, at=timestamp)
     if delay is not None:
         logger.info("job %s attempt %s failed (%s); retrying in %g s", job.id, attempt.number, failure.message, delay)
     return delay
@@ -261,6 +287,7 @@ def _prune(before: int) -> None:
         old = Job.select(Job.id).where(Job.status.in_(FINAL), Job.updated_at < before)
         attempts = Attempt.select(Attempt.id).where(Attempt.job.in_(old))
         LogLine.delete().where(LogLine.attempt.in_(attempts)).execute()
+        JobEvent.delete().where(JobEvent.job.in_(old)).execute()
         Attempt.delete().where(Attempt.job.in_(old)).execute()
         Job.delete().where(Job.id.in_(old)).execute()
 

@@ -61,7 +61,7 @@ def test_list_of_a_scope_without_jobs_is_empty(call: Any) -> None:
 def test_list_needs_a_config_type(call: Any) -> None:
     error = call("jobs/list", {"configId": SCOPE}, status=422)
     assert error["validationErrors"] == [
-        {"propertyPath": "$", "invalidValue": {"configId": SCOPE}, "message": "one of configType or configTypes is required"}
+        {"propertyPath": "$.configTypes", "message": "one of configType or configTypes is required"}
     ]
     error = call("jobs/list", {"configId": SCOPE, "configTypes": ["sync", "nope"]}, status=422)
     assert error["validationErrors"] == [

@@ -8,6 +8,7 @@ import pytest
 
 from airpipe.api.decoding import decode_body
 from airpipe.errors import InvalidInput
+from airpipe.schemas.base import Base
 from airpipe.schemas.connections import ConnectionCreate, ConnectionUpdate
 from airpipe.schemas.jobs import JobListRequestBody
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
@@ -77,8 +78,27 @@ def test_missing_field_inside_an_array() -> None:
     assert error_of(body, ConnectionCreate) == ("$.syncCatalog.streams[0].config", "is required", None)
 
 
+class Window(Base):
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+
+
 def test_a_cross_field_check_quotes_the_object_it_failed_on() -> None:
-    assert error_of(b'{"configId": "x"}', JobListRequestBody) == ("$", "one of configType or configTypes is required", {"configId": "x"})
+    assert error_of(b'{"start": 2, "end": 1}', Window) == ("$", "end is before start", {"start": 2, "end": 1})
+
+
+def test_a_choice_of_fields_is_named_with_the_missing_ones_all_at_once() -> None:
+    assert error_of(b'{"configId": "x"}', JobListRequestBody) == ("$.configTypes", "one of configType or configTypes is required", None)
+    with pytest.raises(InvalidInput) as raised:
+        decode_body(b'{"configTypes": []}', JobListRequestBody)
+    assert [(e.path, e.message) for e in raised.value.errors] == [
+        ("$.configId", "is required"),
+        ("$.configTypes", "one of configType or configTypes is required"),
+    ]
 
 
 def test_a_constraint_names_its_field() -> None:
