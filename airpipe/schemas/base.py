@@ -12,7 +12,7 @@ from airpipe.protocol import DestinationSyncMode as DestinationSyncMode
 from airpipe.protocol import SyncMode as SyncMode
 
 
-class Base(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
+class Base(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True, gc=False):
     """Every API Struct.
 
     - ``rename="camel"``: Python stays snake_case while the wire matches the spec's camelCase.

@@ -96,7 +96,7 @@ def destination_read(destination: Actor, spec: dict[str, Any]) -> DestinationRea
 
 
 def connection_read(connection: Connection) -> ConnectionRead:
-    catalog, sync_mode, sync_schema = _catalog_views(_encode(connection.catalog))
+    catalog, sync_mode, sync_schema = _catalog_views(_catalog_json(connection))
     return ConnectionRead(
         connection_id=connection.id,
         name=connection.name,
@@ -124,6 +124,13 @@ def stored_as(kind: type[E], value: str | None) -> E:
     text as it would the member, and a read must not fail on a value a later version stored."""
     return cast(E, value)
 
+
+
+def _catalog_json(connection: Connection) -> bytes:
+    """The connection's stored catalog as JSON: the text a list read selected (``catalog_json``,
+    see services.connections.LISTED), else the decoded column encoded again (the same bytes)."""
+    text: str | None = getattr(connection, "catalog_json", None)
+    return text.encode() if text is not None else _encode(connection.catalog)
 
 
 @functools.lru_cache(maxsize=1024)
