@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,11 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     install.add_argument("package", help="airbyte-source-faker, airbyte-source-faker==7.2.1, NAME @ URL, or a wheel file")
     verbs.add_parser("list", help="list the installed connectors, their versions and definitions")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from airpipe import logs
     from airpipe.errors import SettingsError
 
     try:
+        logs.configure(os.environ)
         if args.command == "connectors":
             return connectors(args)
         return COMMANDS[args.command]()
@@ -60,7 +62,8 @@ def serve() -> int:
     logging.getLogger("airpipe").info("airpipe on http://%s:%s (%s)", settings.host, settings.port, mode)
     if settings.embedded_queue:
         logging.getLogger("airpipe").info("connectors: %s", _sandbox(settings).describe())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=settings.access_log)
+    # log_config=None: uvicorn's lines go through airpipe's handler (AIRPIPE_LOG_LEVEL, _FORMAT)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=settings.access_log)
     return 0
 
 

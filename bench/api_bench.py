@@ -320,6 +320,7 @@ def seed_jobs(env: dict[str, str], connection: str, count: int) -> int:
     """``count`` finished sync jobs of ``connection``, one attempt each, written through the models."""
     code = textwrap.dedent(
         f"""
+        from airpipe import models
         from airpipe.models import Attempt, Job, db, now
         from airpipe.services import bootstrap
         from airpipe.settings import Settings
@@ -333,6 +334,8 @@ def seed_jobs(env: dict[str, str], connection: str, count: int) -> int:
                 with db.atomic():
                     rows = Job.insert_many([job] * min(1000, {count} - start)).returning(Job.id).execute()
                     Attempt.insert_many([dict(attempt, job=row.id) for row in rows]).execute()
+            if not models.is_sqlite():  # as autovacuum would soon: the planner sees the new rows
+                db.execute_sql("ANALYZE job; ANALYZE attempt; ANALYZE connection")
         """
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from airpipe import logs
 from airpipe.connectors import rundir
 from airpipe.connectors.errors import ConnectorError
 from airpipe.connectors.launcher import Launcher
@@ -77,36 +78,43 @@ def run_job(job_id: int) -> float | None:
         if claimed is None:
             return None
         job, attempt = claimed
-        try:
-            config = job_configs.decode(job.config_type, job.config)
-        except job_configs.BadJobConfig as exc:  # a row this version cannot run: the job fails, the worker goes on
-            log = AttemptLog(attempt.id, [])
-            log.error(str(exc))
-            log.close()
-            return fail_attempt(job, attempt, Failure(str(exc), "airpipe", "config_error"))
-        log = AttemptLog(attempt.id, config.secrets)
-        if runner_options.sandbox is not None:
-            log.info(runner_options.sandbox.describe())
-        with Heartbeat(attempt.id, runner_options.lease_seconds):
-            try:
-                output = HANDLERS[job.config_type](config, job, attempt, log)
-            except Cancelled:
-                log.info("the job was cancelled")
-                log.close()
-                return None
-            except ConnectorError as exc:
-                log.error(str(exc))
-                failure = Failure(log.scrub(exc.message), _origin(job, exc), exc.failure_type or "system_error", log.scrub(str(exc)))
-            except Exception as exc:  # our own bug: the traceback goes to the log, not to the API
-                logger.exception("job %s failed", job_id)
-                log.error(traceback.format_exc())
-                failure = Failure(log.scrub(f"airpipe failed to run the job: {exc}"), "airpipe")
-            else:
-                log.close()
-                _succeed(job, attempt, output)
-                return None
+        connection = job.scope if job.config_type in RETRIED else None
+        with logs.job_context(job.id, attempt.number, connection):  # every log line names the job
+            logger.info("running %s job %s, attempt %s", job.config_type, job.id, attempt.number)
+            return _run_attempt(job, attempt)
+
+
+def _run_attempt(job: Job, attempt: Attempt) -> float | None:
+    try:
+        config = job_configs.decode(job.config_type, job.config)
+    except job_configs.BadJobConfig as exc:  # a row this version cannot run: the job fails, the worker goes on
+        log = AttemptLog(attempt.id, [])
+        log.error(str(exc))
         log.close()
-        return fail_attempt(job, attempt, failure)
+        return fail_attempt(job, attempt, Failure(str(exc), "airpipe", "config_error"))
+    log = AttemptLog(attempt.id, config.secrets)
+    if runner_options.sandbox is not None:
+        log.info(runner_options.sandbox.describe())
+    with Heartbeat(attempt.id, runner_options.lease_seconds):
+        try:
+            output = HANDLERS[job.config_type](config, job, attempt, log)
+        except Cancelled:
+            log.info("the job was cancelled")
+            log.close()
+            return None
+        except ConnectorError as exc:
+            log.error(str(exc))
+            failure = Failure(log.scrub(exc.message), _origin(job, exc), exc.failure_type or "system_error", log.scrub(str(exc)))
+        except Exception as exc:  # our own bug: the traceback goes to the log, not to the API
+            logger.exception("job %s failed", job.id)
+            log.error(traceback.format_exc())
+            failure = Failure(log.scrub(f"airpipe failed to run the job: {exc}"), "airpipe")
+        else:
+            log.close()
+            _succeed(job, attempt, output)
+            return None
+    log.close()
+    return fail_attempt(job, attempt, failure)
 
 
 def tick(*, reap: bool = True) -> list[tuple[int, float]]:

@@ -120,6 +120,7 @@ def test_readme_first_sync_production(tmp_path: Path, empty_postgres_url: str, r
         # the worker runs connectors, so it needs the same local root as the README expects
         AIRPIPE_LOCAL_ROOT=str(tmp_path / ".airpipe" / "local"),
         AIRPIPE_ACCESS_LOG="1",
+        AIRPIPE_LOG_FORMAT="json",
     )
     airpipe = [sys.executable, "-m", "airpipe.cli"]
     subprocess.run([*airpipe, "migrate"], cwd=tmp_path, env=env, check=True, capture_output=True)
@@ -128,4 +129,7 @@ def test_readme_first_sync_production(tmp_path: Path, empty_postgres_url: str, r
         output = run_walkthrough(tmp_path, port)
         assert worker.poll() is None
     assert_synced(tmp_path, output)
-    assert '"POST /api/v1/connections/sync HTTP/1.1" 200' in (tmp_path / "processes.log").read_text()  # the access log
+    lines = [json.loads(line) for line in (tmp_path / "processes.log").read_text().splitlines() if line.startswith("{")]
+    messages = [line["message"] for line in lines]
+    assert any('"POST /api/v1/connections/sync HTTP/1.1" 200' in m for m in messages), messages  # the access log, as JSON
+    assert any(line.get("job_id") and line["logger"] == "airpipe.worker" for line in lines), lines  # the worker names its job
