@@ -233,6 +233,25 @@ def _get(path: str, response: dict[str, Any], components: dict[str, Any]) -> dic
     return spec
 
 
+def _metrics_operation() -> dict[str, Any]:
+    example = (
+        "# HELP airpipe_jobs Jobs kept, by type and status\n"
+        "# TYPE airpipe_jobs gauge\n"
+        'airpipe_jobs{type="sync",status="succeeded"} 42.0\n'
+    )
+    text = {"text/plain": {"schema": {"type": "string", "description": "Prometheus text exposition format 0.0.4"}, "example": example}}
+    return {
+        "tags": ["metrics"],
+        "summary": "Jobs, records, sync durations, queue depth, workers and request latency, for Prometheus (also at /metrics)",
+        "operationId": "getMetrics",
+        "responses": {
+            "200": {"description": "Successful operation", "content": text},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "500": {"$ref": "#/components/responses/InternalError"},
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every operation in ``OPERATIONS`` and ``GETS``."""
     errors = [KnownExceptionInfo, InvalidInputExceptionInfo, InternalErrorInfo]
@@ -244,7 +263,8 @@ def build_spec() -> dict[str, Any]:
     for path, _, response in GETS:
         paths[path] = {"get": _get(path, refs[response], schemas)}
     paths["/v1/openapi"] = {"get": _get("/v1/openapi", {"type": "object", "description": "this document"}, schemas)}
-    tags = dict.fromkeys(tag(o) for o in OPERATIONS) | dict.fromkeys(t for _, t, _, _ in _GET_OPERATIONS.values())
+    paths["/v1/metrics"] = {"get": _metrics_operation()}
+    tags = dict.fromkeys(tag(o) for o in OPERATIONS) | dict.fromkeys(t for _, t, _, _ in _GET_OPERATIONS.values()) | {"metrics": None}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -3,10 +3,12 @@ trailing slash (some clients add one and treat a redirect as an error)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -18,6 +20,7 @@ from airpipe.api.operations import GETS, INLINE, OPERATIONS, Operation
 from airpipe.api.responses import MsgspecResponse
 from airpipe.errors import OUTAGES, PayloadTooLarge
 from airpipe.models import db
+from airpipe.services import metrics
 
 PREFIXES = ("/api", "")
 
@@ -81,8 +84,16 @@ class PostEndpoint:
         self.operation = operation
         self.limit = max_body_bytes
         self.inline = operation.name in INLINE
+        self.timer = metrics.REQUEST_SECONDS.labels(operation.name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.timer.observe(time.perf_counter() - started)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
                 raise _too_large(self.limit)
@@ -116,6 +127,12 @@ def _both(path: str) -> list[str]:
     return [prefix + path + slash for prefix in PREFIXES for slash in ("", "/")]
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus's text format (services.metrics); the job figures come from the database."""
+    body = await run_in_threadpool(metrics.scrape)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
 def build_routes(openapi: Callable[[Request], Any], max_body_bytes: int) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for operation in OPERATIONS:
@@ -124,6 +141,7 @@ def build_routes(openapi: Callable[[Request], Any], max_body_bytes: int) -> list
     for path, service, _ in GETS:
         routes += [Route(p, get_endpoint(service), methods=["GET"]) for p in _both(path)]
     routes += [Route(p, openapi, methods=["GET"]) for p in _both("/v1/openapi")]
+    routes += [Route(p, metrics_endpoint, methods=["GET"]) for p in (*_both("/v1/metrics"), "/metrics")]
     return routes
 
 

@@ -75,7 +75,8 @@ def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
 
 
 def test_every_operation_has_a_path_and_nothing_else(spec: dict[str, Any]) -> None:
-    expected = {(o.path, "post") for o in OPERATIONS} | {(path, "get") for path, _, _ in GETS} | {("/v1/openapi", "get")}
+    expected = {(o.path, "post") for o in OPERATIONS} | {(path, "get") for path, _, _ in GETS}
+    expected |= {("/v1/openapi", "get"), ("/v1/metrics", "get")}
     actual = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert actual == expected
 
@@ -161,9 +162,11 @@ def test_examples_are_everywhere_and_valid(spec: dict[str, Any]) -> None:
         for op in item.values():
             if "requestBody" in op:
                 media.append(_media(op))
-            if "200" in op["responses"]:
+            if "200" in op["responses"] and "text/plain" not in op["responses"]["200"]["content"]:
                 media.append(_media(op, "200"))
     assert len(media) == len([o for o in OPERATIONS if o.request]) + len([o for o in OPERATIONS if o.response]) + len(GETS) + 1
+    metrics = spec["paths"]["/v1/metrics"]["get"]["responses"]["200"]["content"]["text/plain"]
+    assert metrics["example"].startswith("# HELP airpipe_jobs")
     for m in media:
         assert "example" in m
         jsonschema.Draft202012Validator({**m["schema"], "components": spec["components"]}).validate(m["example"])
