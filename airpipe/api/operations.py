@@ -14,8 +14,9 @@ from airpipe.schemas import jobs as j
 from airpipe.schemas import lists as li
 from airpipe.schemas import misc as m
 from airpipe.schemas import state as st
+from airpipe.schemas import stats as sx
 from airpipe.schemas import workspaces as w
-from airpipe.services import actors, connections, definitions, health, jobs, state, topology, web_backend, workspaces
+from airpipe.services import actors, connections, definitions, health, jobs, state, stats, topology, web_backend, workspaces
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ OPERATIONS: list[Operation] = [
     op("jobs", "list", j.JobListRequestBody, jobs.list_jobs, j.JobReadList, "Returns recent jobs for a connection, newest first"),
     op("jobs", "get", j.JobIdRequestBody, jobs.get_job, j.JobInfoRead, "Get information about a job"),
     op("jobs", "cancel", j.JobIdRequestBody, jobs.cancel_job, j.JobInfoRead, "Cancels a job"),
+    op("connections", "stats", sx.ConnectionStatsRequestBody, stats.connection_stats, sx.SyncStatsRead, "How a connection's syncs went over a window"),
+    op("sources", "stats", sx.SourceStatsRequestBody, stats.source_stats, sx.SyncStatsRead, "How the syncs of a source's connections went over a window"),
+    op("destinations", "stats", sx.DestinationStatsRequestBody, stats.destination_stats, sx.SyncStatsRead, "How the syncs into a destination went over a window"),
     op("jobs", "history", j.JobIdRequestBody, jobs.job_history, j.JobHistoryRead, "Every status change of a job and its attempts"),
     op("jobs", "list_for_workspace", j.WorkspaceJobListRequestBody, jobs.list_workspace_jobs, j.JobReadList, "A workspace's jobs, filtered, newest first"),
     op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),
