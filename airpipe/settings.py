@@ -59,6 +59,13 @@ class Settings:
     #: log a line per request (uvicorn's access log): off by default, as in gunicorn, since
     #: formatting and writing it took a tenth of a short request's time; a proxy in front logs too
     access_log: bool = False
+    #: where e-mail notifications go: no host, no e-mail (the other channels work without it)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "airpipe@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
 
     @property
     def auth_enabled(self) -> bool:
@@ -102,6 +109,12 @@ class Settings:
             allow_private_urls=env.get("ALLOW_PRIVATE_URLS", False, _boolean),
             max_body_bytes=env.get("MAX_BODY_BYTES", 10 * 1024 * 1024, _positive_int),
             access_log=env.get("ACCESS_LOG", False, _boolean),
+            smtp_host=env.get("SMTP_HOST", None, str),
+            smtp_port=env.get("SMTP_PORT", 25, _positive_int),
+            smtp_from=env.get("SMTP_FROM", "airpipe@localhost", str),
+            smtp_user=env.get("SMTP_USER", None, str),
+            smtp_password=env.get("SMTP_PASSWORD", None, str),
+            smtp_starttls=env.get("SMTP_STARTTLS", False, _boolean),
         )
 
     def load_secret_key(self) -> bytes:

@@ -40,6 +40,8 @@ AIRBYTE_OPERATION_IDS = {
     "jobs.list_for_workspace": "listJobsForWorkspace",
     "jobs/logs.list": "listJobLogs",
     "workspaces.topology": "getWorkspaceTopology",
+    "notifications.rotate_secret": "rotateNotificationSecret",
+    "notifications/deliveries.list": "listNotificationDeliveries",
 }
 
 #: what a list verb is scoped to, named after its request body

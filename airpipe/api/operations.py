@@ -13,10 +13,11 @@ from airpipe.schemas import definitions as d
 from airpipe.schemas import jobs as j
 from airpipe.schemas import lists as li
 from airpipe.schemas import misc as m
+from airpipe.schemas import notifications as nt
 from airpipe.schemas import state as st
 from airpipe.schemas import stats as sx
 from airpipe.schemas import workspaces as w
-from airpipe.services import actors, connections, definitions, health, jobs, state, stats, topology, web_backend, workspaces
+from airpipe.services import actors, connections, definitions, health, jobs, notifications, state, stats, topology, web_backend, workspaces
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ OPERATIONS: list[Operation] = [
     op("connections", "stats", sx.ConnectionStatsRequestBody, stats.connection_stats, sx.SyncStatsRead, "How a connection's syncs went over a window"),
     op("sources", "stats", sx.SourceStatsRequestBody, stats.source_stats, sx.SyncStatsRead, "How the syncs of a source's connections went over a window"),
     op("destinations", "stats", sx.DestinationStatsRequestBody, stats.destination_stats, sx.SyncStatsRead, "How the syncs into a destination went over a window"),
+    op("notifications", "create", nt.NotificationCreate, notifications.create_notification, nt.NotificationRead, "Create a notification channel (a webhook's secret is shown once)"),
+    op("notifications", "list", w.WorkspaceIdRequestBody, notifications.list_notifications, nt.NotificationReadList, "List a workspace's notification channels"),
+    op("notifications", "get", nt.NotificationIdRequestBody, notifications.get_notification, nt.NotificationRead, "Get a notification channel"),
+    op("notifications", "delete", nt.NotificationIdRequestBody, notifications.delete_notification, None, "Delete a notification channel"),
+    op("notifications", "rotate_secret", nt.NotificationRotateSecret, notifications.rotate_secret, nt.NotificationRead, "A new webhook secret; the old one signs too for a grace period"),
+    op("notifications/deliveries", "list", nt.DeliveryListRequestBody, notifications.list_deliveries, nt.DeliveryReadList, "What was delivered to a channel, and what failed"),
     op("jobs", "history", j.JobIdRequestBody, jobs.job_history, j.JobHistoryRead, "Every status change of a job and its attempts"),
     op("jobs", "list_for_workspace", j.WorkspaceJobListRequestBody, jobs.list_workspace_jobs, j.JobReadList, "A workspace's jobs, filtered, newest first"),
     op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),

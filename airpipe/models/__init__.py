@@ -20,6 +20,7 @@ from airpipe.models.jobs import (
     record_event,
 )
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
+from airpipe.models.notifications import NotificationChannel, NotificationDelivery
 
 __all__ = [
     "ACTIVE",
@@ -39,6 +40,8 @@ __all__ = [
     "Job",
     "JobEvent",
     "LogLine",
+    "NotificationChannel",
+    "NotificationDelivery",
     "WorkerBeat",
     "Workspace",
     "CURRENT_VERSION",

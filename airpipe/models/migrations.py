@@ -16,10 +16,11 @@ from playhouse.migrate import migrate as migrate_
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
+from airpipe.models.notifications import NotificationChannel, NotificationDelivery
 
 ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
-    *(Job, Attempt, LogLine, WorkerBeat, JobEvent),
+    *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
 ]
 
 
@@ -47,6 +48,10 @@ def _add_job_events(migrator: SchemaMigrator) -> None:
     db.create_tables([JobEvent])
 
 
+def _add_notifications(migrator: SchemaMigrator) -> None:
+    db.create_tables([NotificationChannel, NotificationDelivery])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -54,6 +59,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _index_connections_in_list_order,
     _index_jobs_in_list_order,
     _add_job_events,
+    _add_notifications,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

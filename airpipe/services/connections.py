@@ -24,6 +24,7 @@ from airpipe.services.actors import get_actor, source_catalog
 from airpipe.services.converters import connection_read, job_info_read
 from airpipe.services.paging import paged
 from airpipe.services.workspaces import get_workspace_model
+from airpipe.worker import notifications, tasks
 
 
 def get_connection_model(connection_id: uuid.UUID) -> Connection:
@@ -96,11 +97,20 @@ def update_connection(request: ConnectionUpdate) -> ConnectionRead:
             None if request.schedule_type is UNSET else request.schedule_type,
             None if request.schedule_data is UNSET else request.schedule_data,
         )
+    was_active = connection.status == "active"
     connection.status = request.status.value
     connection.updated_at = now()
     with transaction():
         connection.save()
+        announced = was_active and connection.status != "active" and _announce_disabled(connection)
+    if announced:
+        tasks.notify_soon()
     return connection_read(connection)
+
+
+def _announce_disabled(connection: Connection) -> int:
+    """The connection stopped syncing (inactive, or deleted): to the channels that want it."""
+    return notifications.queue_event("connection_disabled", connection, {"status": connection.status})
 
 
 def _apply_schedule(
@@ -166,9 +176,13 @@ def workspace_connections(request: WorkspaceListRequestBody) -> list[Connection]
 def delete_connection(request: ConnectionIdRequestBody) -> None:
     with transaction():
         connection = get_connection_model(request.connection_id)
+        was_active = connection.status == "active"
         connection.status = "deprecated"
         connection.updated_at = now()
         connection.save()
+        announced = was_active and _announce_disabled(connection)
+    if announced:
+        tasks.notify_soon()
 
 
 def sync_connection(request: ConnectionIdRequestBody) -> JobInfoRead:

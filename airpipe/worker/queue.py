@@ -16,6 +16,7 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
 from airpipe.connectors.sandbox import Sandbox
 from airpipe.settings import Settings
+from airpipe.worker import notifications
 
 huey = Huey("airpipe", storage_class=MemoryStorage)
 
@@ -65,6 +66,9 @@ def configure(settings: Settings) -> None:
     runner_options.source_silence_timeout = settings.source_silence_timeout
     runner_options.job_retention_days = settings.job_retention_days
     runner_options.synchronous_job_ttl = settings.job_wait_timeout
+    notifications.smtp = notifications.Smtp(
+        settings.smtp_host, settings.smtp_port, settings.smtp_from, settings.smtp_user, settings.smtp_password, settings.smtp_starttls
+    )
 
 
 def ping() -> None:

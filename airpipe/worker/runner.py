@@ -30,6 +30,7 @@ from airpipe.models import (
     RESET,
     SYNC,
     Attempt,
+    Connection,
     ConnectionState,
     Job,
     JobEvent,
@@ -40,7 +41,7 @@ from airpipe.models import (
     record_event,
     transaction,
 )
-from airpipe.worker import job_configs, sync
+from airpipe.worker import job_configs, notifications, sync
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.job_configs import Image, SyncJob
 from airpipe.worker.queue import runner_options
@@ -240,6 +241,7 @@ def _succeed(job: Job, attempt: Attempt, output: Any) -> None:
         # `status == running`: a job cancelled meanwhile stays cancelled
         if Job.update(status="succeeded", output=output, updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute():
             record_event(job.id, "succeeded", at=timestamp)
+            _announce(job, "sync_succeeded", {"recordsSynced": Attempt.get_by_id(attempt.id).records_synced})
 
 
 def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease: int | None = None) -> float | None:
@@ -285,9 +287,19 @@ def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease
         else:
             Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
             record_event(job.id, "failed", reason=failure.message, at=timestamp)
+            _announce(job, "sync_failed", {"message": failure.message, "failureOrigin": failure.origin})
     if delay is not None:
         logger.info("job %s attempt %s failed (%s); retrying in %g s", job.id, attempt.number, failure.message, delay)
     return delay
+
+
+def _announce(job: Job, event: str, details: dict[str, Any]) -> None:
+    """A sync's or reset's end, to the notification channels that want it (in the caller's transaction)."""
+    if job.config_type not in RETRIED:
+        return
+    connection = Connection.get_or_none(Connection.id == job.scope)
+    if connection is not None:
+        notifications.queue_event(event, connection, {"jobId": job.id, "jobType": job.config_type, **details})
 
 
 def _prune(before: int) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from huey import crontab
 
-from airpipe.worker import runner
+from airpipe.errors import OUTAGES
+from airpipe.worker import notifications, runner
 from airpipe.worker.queue import huey, runner_options
 from airpipe.worker.watch import Watch
 
@@ -23,6 +24,29 @@ def run_job(job_id: int) -> None:
     delay = runner.run_job(job_id)
     if delay is not None:
         run_job.schedule(args=(job_id,), delay=delay)
+    _send_notifications()  # what the job's end announced
+
+
+@huey.task(name="airpipe.send_notifications")
+def send_notifications() -> None:
+    """Send the notifications that are due (enqueued by the services after an event they wrote)."""
+    _send_notifications()
+
+
+def notify_soon() -> None:
+    """Have a worker send the notifications just written (the next tick would, a minute later).
+    The events are committed: if the queue is down, that tick still sends them."""
+    try:
+        send_notifications()
+    except OUTAGES:
+        logger.warning("could not queue the sending of notifications; the next tick sends them")
+
+
+def _send_notifications() -> None:
+    try:
+        notifications.send_due()
+    except Exception:  # a tick or a job must not fail for it: the next one sends them
+        logger.exception("sending notifications failed")
 
 
 def enqueue_job(job_id: int) -> None:
@@ -63,6 +87,7 @@ def tick() -> None:
         # right after a database outage the reaping waits for the Watch (see airpipe.worker.watch)
         for job_id, delay in runner.tick(reap=watch is None or watch.steady):
             _enqueue(job_id, delay)
+        _send_notifications()  # and the retries of those that failed
     finally:
         for hook in list(periodic_hooks):
             try:
