@@ -42,6 +42,11 @@ AIRBYTE_OPERATION_IDS = {
     "workspaces.topology": "getWorkspaceTopology",
     "notifications.rotate_secret": "rotateNotificationSecret",
     "notifications/deliveries.list": "listNotificationDeliveries",
+    "alerts/rules.create": "createAlertRule",
+    "alerts/rules.list": "listAlertRules",
+    "alerts/rules.delete": "deleteAlertRule",
+    "alerts.list": "listAlerts",
+    "alerts/events.list": "listAlertEvents",
 }
 
 #: what a list verb is scoped to, named after its request body

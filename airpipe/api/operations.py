@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airpipe.schemas import actors as a
+from airpipe.schemas import alerts as al
 from airpipe.schemas import connections as c
 from airpipe.schemas import definitions as d
 from airpipe.schemas import jobs as j
@@ -17,7 +18,20 @@ from airpipe.schemas import notifications as nt
 from airpipe.schemas import state as st
 from airpipe.schemas import stats as sx
 from airpipe.schemas import workspaces as w
-from airpipe.services import actors, connections, definitions, health, jobs, notifications, state, stats, topology, web_backend, workspaces
+from airpipe.services import (
+    actors,
+    alerts,
+    connections,
+    definitions,
+    health,
+    jobs,
+    notifications,
+    state,
+    stats,
+    topology,
+    web_backend,
+    workspaces,
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,12 @@ OPERATIONS: list[Operation] = [
     op("notifications", "delete", nt.NotificationIdRequestBody, notifications.delete_notification, None, "Delete a notification channel"),
     op("notifications", "rotate_secret", nt.NotificationRotateSecret, notifications.rotate_secret, nt.NotificationRead, "A new webhook secret; the old one signs too for a grace period"),
     op("notifications/deliveries", "list", nt.DeliveryListRequestBody, notifications.list_deliveries, nt.DeliveryReadList, "What was delivered to a channel, and what failed"),
+    op("alerts/rules", "create", al.AlertRuleCreate, alerts.create_rule, al.AlertRuleRead, "Create an alert rule"),
+    op("alerts/rules", "list", w.WorkspaceIdRequestBody, alerts.list_rules, al.AlertRuleReadList, "List a workspace's alert rules"),
+    op("alerts/rules", "delete", al.AlertRuleIdRequestBody, alerts.delete_rule, None, "Delete an alert rule (and its alerts)"),
+    op("alerts", "list", al.AlertListRequestBody, alerts.list_alerts, al.AlertReadList, "A workspace's alerts, newest first"),
+    op("alerts", "resolve", al.AlertIdRequestBody, alerts.resolve_alert, al.AlertRead, "Resolve a firing alert by hand"),
+    op("alerts/events", "list", al.AlertEventListRequestBody, alerts.list_events, al.AlertEventReadList, "The timeline of alerts fired and resolved"),
     op("jobs", "history", j.JobIdRequestBody, jobs.job_history, j.JobHistoryRead, "Every status change of a job and its attempts"),
     op("jobs", "list_for_workspace", j.WorkspaceJobListRequestBody, jobs.list_workspace_jobs, j.JobReadList, "A workspace's jobs, filtered, newest first"),
     op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),

@@ -1,5 +1,6 @@
 """Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
 
+from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
@@ -23,6 +24,9 @@ from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_versi
 from airpipe.models.notifications import NotificationChannel, NotificationDelivery
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
     "ACTIVE",
     "ALL_MODELS",
     "DESTINATION",

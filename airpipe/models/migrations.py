@@ -13,6 +13,7 @@ import peewee
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 from playhouse.migrate import migrate as migrate_
 
+from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
@@ -21,6 +22,7 @@ from airpipe.models.notifications import NotificationChannel, NotificationDelive
 ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
+    *(AlertRule, Alert, AlertEvent),
 ]
 
 
@@ -52,6 +54,10 @@ def _add_notifications(migrator: SchemaMigrator) -> None:
     db.create_tables([NotificationChannel, NotificationDelivery])
 
 
+def _add_alerts(migrator: SchemaMigrator) -> None:
+    db.create_tables([AlertRule, Alert, AlertEvent])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -60,6 +66,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _index_jobs_in_list_order,
     _add_job_events,
     _add_notifications,
+    _add_alerts,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

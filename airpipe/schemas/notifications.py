@@ -22,6 +22,8 @@ class NotificationEvent(enum.Enum):
     sync_succeeded = "sync_succeeded"
     sync_failed = "sync_failed"
     connection_disabled = "connection_disabled"
+    alert_fired = "alert_fired"
+    alert_resolved = "alert_resolved"
 
 
 class NotificationCreate(Base, kw_only=True):

@@ -30,7 +30,7 @@ from airpipe.models import Actor, Connection, NotificationChannel, NotificationD
 
 logger = logging.getLogger("airpipe.notifications")
 
-EVENTS = ("sync_succeeded", "sync_failed", "connection_disabled")
+EVENTS = ("sync_succeeded", "sync_failed", "connection_disabled", "alert_fired", "alert_resolved")
 MAX_TRIES = 6
 FIRST_RETRY = 10
 #: a delivery being sent is not due again before this (seconds): time enough for one try
@@ -138,7 +138,13 @@ def signature(secret: dict[str, Any], body: bytes, timestamp: int) -> str:
 
 def summary(payload: dict[str, Any]) -> str:
     """One line for people: what happened to which connection."""
-    what = {"sync_succeeded": "sync succeeded", "sync_failed": "sync failed", "connection_disabled": "connection disabled"}
+    what = {
+        "sync_succeeded": "sync succeeded",
+        "sync_failed": "sync failed",
+        "connection_disabled": "connection disabled",
+        "alert_fired": f"{payload.get('severity')} alert {payload.get('ruleName')!r} fired",
+        "alert_resolved": f"alert {payload.get('ruleName')!r} resolved",
+    }
     line = f"airpipe: {what.get(payload['event'], payload['event'])} for {payload.get('connectionName') or payload['connectionId']}"
     if payload.get("jobId") is not None:
         line += f" (job {payload['jobId']})"

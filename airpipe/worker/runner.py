@@ -41,7 +41,7 @@ from airpipe.models import (
     record_event,
     transaction,
 )
-from airpipe.worker import job_configs, notifications, sync
+from airpipe.worker import alerts, job_configs, notifications, sync
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.job_configs import Image, SyncJob
 from airpipe.worker.queue import runner_options
@@ -128,6 +128,8 @@ def tick(*, reap: bool = True) -> list[tuple[int, float]]:
     due = reap_attempts() if reap else []
     with db.connection_context():
         _prune(now() - runner_options.job_retention_days * 86400)
+        with transaction():
+            alerts.check_silences()
     return due
 
 
@@ -241,7 +243,7 @@ def _succeed(job: Job, attempt: Attempt, output: Any) -> None:
         # `status == running`: a job cancelled meanwhile stays cancelled
         if Job.update(status="succeeded", output=output, updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute():
             record_event(job.id, "succeeded", at=timestamp)
-            _announce(job, "sync_succeeded", {"recordsSynced": Attempt.get_by_id(attempt.id).records_synced})
+            _announce(job, "sync_succeeded", {"recordsSynced": Attempt.get_by_id(attempt.id).records_synced}, succeeded=True)
 
 
 def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease: int | None = None) -> float | None:
@@ -287,19 +289,21 @@ def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease
         else:
             Job.update(status="failed", updated_at=timestamp).where(Job.id == job.id, Job.status == "running").execute()
             record_event(job.id, "failed", reason=failure.message, at=timestamp)
-            _announce(job, "sync_failed", {"message": failure.message, "failureOrigin": failure.origin})
+            _announce(job, "sync_failed", {"message": failure.message, "failureOrigin": failure.origin}, succeeded=False)
     if delay is not None:
         logger.info("job %s attempt %s failed (%s); retrying in %g s", job.id, attempt.number, failure.message, delay)
     return delay
 
 
-def _announce(job: Job, event: str, details: dict[str, Any]) -> None:
-    """A sync's or reset's end, to the notification channels that want it (in the caller's transaction)."""
+def _announce(job: Job, event: str, details: dict[str, Any], *, succeeded: bool) -> None:
+    """A sync's or reset's end, to the notification channels that want it and to the alert
+    rules (in the caller's transaction)."""
     if job.config_type not in RETRIED:
         return
     connection = Connection.get_or_none(Connection.id == job.scope)
     if connection is not None:
         notifications.queue_event(event, connection, {"jobId": job.id, "jobType": job.config_type, **details})
+        alerts.after_sync(connection, succeeded, details.get("recordsSynced") or 0)
 
 
 def _prune(before: int) -> None:

@@ -15,7 +15,10 @@ from airpipe import models
 from airpipe.models.migrations import SchemaVersion
 
 #: what the first release (schema version 1) did not have
-LATER_TABLES = ["worker_beat", "discovered_catalog", "job_event", "notification_delivery", "notification_channel"]
+LATER_TABLES = [
+    *("worker_beat", "discovered_catalog", "job_event", "notification_delivery", "notification_channel"),
+    *("alert_event", "alert", "alert_rule"),
+]
 LATER_INDEXES = {"connection": "connection_source_id_status_created_at_name_id", "job": "job_scope_id"}
 POSTGRES_URL = os.environ.get("AIRPIPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -69,7 +69,13 @@ def verified(headers: dict[str, str], body: bytes, secret: str) -> bool:
 def test_a_signed_webhook_hears_of_each_sync_and_survives_a_rotation(api: Any, receiver: Receiver) -> None:
     created = api.call("notifications/create", {"workspaceId": WORKSPACE, "name": "ops", "type": "webhook", "url": receiver.url})
     secret = created["secret"]
-    assert secret.startswith("whsec_") and created["events"] == ["sync_succeeded", "sync_failed", "connection_disabled"]
+    assert secret.startswith("whsec_") and created["events"] == [
+        "sync_succeeded",
+        "sync_failed",
+        "connection_disabled",
+        "alert_fired",
+        "alert_resolved",
+    ]
     assert "secret" not in api.call("notifications/get", {"notificationId": created["notificationId"]})
     assert [n["name"] for n in api.call("notifications/list", {"workspaceId": WORKSPACE})["notifications"]] == ["ops"]
 
