@@ -298,12 +298,21 @@ def fail_attempt(job: Job, attempt: Attempt, failure: Failure, *, expected_lease
 def _announce(job: Job, event: str, details: dict[str, Any], *, succeeded: bool) -> None:
     """A sync's or reset's end, to the notification channels that want it and to the alert
     rules (in the caller's transaction)."""
-    if job.config_type not in RETRIED:
+    if job.config_type not in RETRIED or not _is_uuid(job.scope):
         return
     connection = Connection.get_or_none(Connection.id == job.scope)
     if connection is not None:
         notifications.queue_event(event, connection, {"jobId": job.id, "jobType": job.config_type, **details})
         alerts.after_sync(connection, succeeded, details.get("recordsSynced") or 0)
+
+
+def _is_uuid(text: str) -> bool:
+    """A sync's scope names its connection; a row written by hand (or by a test) may not."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _prune(before: int) -> None:

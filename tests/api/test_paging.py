@@ -30,9 +30,10 @@ def five(call: Call, create_source: Call, create_destination: Call, create_conne
     source, destination = create_source(), create_destination()
     made = ["delta", "Alpha", "echo 100%", "charlie", "bravo_x"]
     ids = [create_connection(source, destination, name=name)["connectionId"] for name in made]
+    base = models.now()
     with models.db.connection_context():  # a second apart: created_at counts seconds
         for age, connection_id in enumerate(reversed(ids)):
-            models.Connection.update(created_at=models.now() - age).where(models.Connection.id == connection_id).execute()
+            models.Connection.update(created_at=base - age).where(models.Connection.id == connection_id).execute()
     return made
 
 
