@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airpipe import __version__
+
 if TYPE_CHECKING:
     from airpipe.connectors.sandbox import Sandbox
     from airpipe.models import ActorDefinition
@@ -19,9 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="airpipe", description="A self-hostable data-integration service speaking Airbyte's Configuration API."
     )
+    parser.add_argument("--version", action="version", version=f"airpipe {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("serve", help="serve the API (and, without Redis, run jobs in-process)")
-    commands.add_parser("worker", help="run jobs from the queue (production: one or more per machine)")
+    serve_parser = commands.add_parser("serve", help="serve the API (and, without Redis, run jobs in-process)")
+    _server_flags(serve_parser, listens=True)
+    worker_parser = commands.add_parser("worker", help="run jobs from the queue (production: one or more per machine)")
+    _server_flags(worker_parser, listens=False)
     commands.add_parser("migrate", help="create or upgrade the database schema and seed the defaults")
     commands.add_parser("openapi", help="print the OpenAPI document of the API")
     connectors_parser = commands.add_parser(
@@ -36,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     install.add_argument("package", help="airbyte-source-faker, airbyte-source-faker==7.2.1, NAME @ URL, or a wheel file")
     verbs.add_parser("list", help="list the installed connectors, their versions and definitions")
     args = parser.parse_args(argv)
+    _apply_flags(args)
 
     from airpipe import logs
     from airpipe.errors import SettingsError
@@ -65,6 +71,35 @@ def serve() -> int:
     # log_config=None: uvicorn's lines go through airpipe's handler (AIRPIPE_LOG_LEVEL, _FORMAT)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=settings.access_log)
     return 0
+
+
+#: flag -> the environment variable it overrides (flags beat the environment, which beats the defaults)
+SERVER_FLAGS = {
+    "host": "AIRPIPE_HOST",
+    "port": "AIRPIPE_PORT",
+    "data_dir": "AIRPIPE_DATA_DIR",
+    "log_level": "AIRPIPE_LOG_LEVEL",
+    "workers": "AIRPIPE_WORKER_THREADS",
+}
+
+
+def _server_flags(parser: argparse.ArgumentParser, *, listens: bool) -> None:
+    if listens:
+        parser.add_argument("--host", help="the address to listen on (AIRPIPE_HOST; default 127.0.0.1)")
+        parser.add_argument("--port", type=int, help="the port to listen on (AIRPIPE_PORT; default 8000)")
+    parser.add_argument("--data-dir", help="SQLite files, queue, installed connectors (AIRPIPE_DATA_DIR; default ./.airpipe)")
+    levels = ["DEBUG", "INFO", "WARNING", "ERROR"]
+    parser.add_argument("--log-level", choices=levels, type=str.upper, help="AIRPIPE_LOG_LEVEL; default INFO")
+    parser.add_argument("--workers", type=int, help="job threads (AIRPIPE_WORKER_THREADS; default 4)")
+
+
+def _apply_flags(args: argparse.Namespace) -> None:
+    """A flag given on the command line sets its environment variable for this process, so that
+    the one place that reads settings (Settings.from_env) sees it, ahead of the environment's."""
+    for flag, variable in SERVER_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            os.environ[variable] = str(value)
 
 
 def worker() -> int:
