@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airpipe import __version__
+from airpipe import __version__, remote
+
+#: the commands that talk to a running server (airpipe/remote.py)
+REMOTE = ("connections", "sync", "jobs", "sources", "destinations")
 
 if TYPE_CHECKING:
     from airpipe.connectors.sandbox import Sandbox
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     install = verbs.add_parser("install", help="install or upgrade a connector package and register its definitions")
     install.add_argument("package", help="airbyte-source-faker, airbyte-source-faker==7.2.1, NAME @ URL, or a wheel file")
     verbs.add_parser("list", help="list the installed connectors, their versions and definitions")
+    remote.add_commands(commands)
     args = parser.parse_args(argv)
     _apply_flags(args)
 
@@ -50,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure(os.environ)
         if args.command == "connectors":
             return connectors(args)
+        if args.command in REMOTE:
+            return remote.run(args)
         return COMMANDS[args.command]()
     except SettingsError as exc:
         print(f"airpipe: {exc}", file=sys.stderr)
