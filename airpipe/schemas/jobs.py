@@ -154,8 +154,8 @@ class WorkspaceJobListRequestBody(Base, kw_only=True):
     config_types: list[JobConfigType] | None = None
     statuses: list[JobStatus] | None = None
     connection_ids: list[uuid.UUID] | None = None
-    created_at_start: Int64 | None = None
-    created_at_end: Int64 | None = None
+    created_after: Int64 | None = None
+    created_before: Int64 | None = None
     #: the jobs of deleted (deprecated) connections and sources and destinations too
     include_deleted: bool = False
     pagination: Pagination | None = None

@@ -68,10 +68,10 @@ def list_workspace_jobs(request: WorkspaceJobListRequestBody) -> JobReadList:
         query = query.where(Job.config_type.in_([t.value for t in request.config_types]))
     if request.statuses:
         query = query.where(Job.status.in_([s.value for s in request.statuses]))
-    if request.created_at_start is not None:
-        query = query.where(Job.created_at >= request.created_at_start)
-    if request.created_at_end is not None:
-        query = query.where(Job.created_at <= request.created_at_end)
+    if request.created_after is not None:
+        query = query.where(Job.created_at >= request.created_after)
+    if request.created_before is not None:
+        query = query.where(Job.created_at <= request.created_before)
     return _page(query, request.pagination)
 
 

@@ -152,7 +152,7 @@ def test_a_workspaces_jobs_are_filtered_as_asked(
     assert ids(configTypes=["check_connection_source"]) == [check]
     assert ids(statuses=["succeeded"], configTypes=["sync"]) == sorted(synced, reverse=True)
     assert ids(statuses=["failed"]) == []
-    assert ids(createdAtStart=int(time.time()) + 3600) == [] and ids(createdAtEnd=0) == []
+    assert ids(createdAfter=int(time.time()) + 3600) == [] and ids(createdBefore=0) == []
     page = call("jobs/list_for_workspace", {"workspaceId": WORKSPACE, "pagination": {"pageSize": 2, "rowOffset": 1}})
     assert [j["job"]["id"] for j in page["jobs"]] == sorted([*synced, check], reverse=True)[1:3]
     assert page["totalJobCount"] == 4 and all(len(j["attempts"]) == 1 for j in page["jobs"])
