@@ -154,11 +154,11 @@ class _Env:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
 
-    def get(self, key: str, default: T | None, cast: Callable[[str], T]) -> T:
+    def get(self, key: str, default: T, cast: Callable[[str], T]) -> T:
         name = PREFIX + key
         raw = self.environ.get(name)
         if raw is None or raw == "":
-            return default  # type: ignore[return-value]
+            return default
         try:
             return cast(raw)
         except ValueError as exc:

@@ -24,7 +24,7 @@ class BasicAuthMiddleware:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._authorized(scope):
             await self.app(scope, receive, send)
             return
-        response = airpipe_error(None, Unauthorized("Authentication required: send HTTP Basic credentials"))  # type: ignore[arg-type]
+        response = airpipe_error(None, Unauthorized("Authentication required: send HTTP Basic credentials"))
         await response(scope, receive, send)
 
     def _authorized(self, scope: Scope) -> bool:

@@ -19,7 +19,8 @@ logger = logging.getLogger("airpipe.api")
 CLOSE = {"Connection": "close"}
 
 
-def airpipe_error(request: Request, exc: Exception) -> Response:
+def airpipe_error(request: Request | None, exc: Exception) -> Response:
+    """``request`` is None when the error is raised outside a route (the auth middleware)."""
     assert isinstance(exc, AirpipeError)
     headers = None
     if isinstance(exc, Unauthorized):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 
 from airpipe.models import LogLine, now
 from airpipe.worker.scrubbing import Scrubber
@@ -22,7 +23,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AttemptLog:
-    def __init__(self, attempt_id: int, secrets: list[str] = ()) -> None:  # type: ignore[assignment]
+    def __init__(self, attempt_id: int, secrets: Iterable[str] = ()) -> None:
         self.attempt_id = attempt_id
         self.scrubber = Scrubber(secrets)
         self.pending: list[dict[str, object]] = []

@@ -137,6 +137,6 @@ def _without_nul(strings: Callable[[], Iterator[Any]], n: int, nul: str) -> tupl
     return n, joined
 
 
-def _nulls(texts: list[str]) -> list[str | None]:
-    """JSON texts, None for null."""
-    return [None if t == "null" else t for t in texts] if "null" in texts else texts  # type: ignore[return-value]
+def _nulls(texts: list[str]) -> Sequence[str | None]:
+    """JSON texts, None for null (``texts`` itself when it holds none: read only, never copied)."""
+    return [None if t == "null" else t for t in texts] if "null" in texts else texts
