@@ -43,7 +43,7 @@ from airpipe.models import (
 )
 from airpipe.worker import alerts, job_configs, notifications, sync
 from airpipe.worker.attempt_log import AttemptLog
-from airpipe.worker.job_configs import Image, SyncJob
+from airpipe.worker.job_configs import ConnectorJob, Image, SyncJob
 from airpipe.worker.queue import runner_options
 
 logger = logging.getLogger("airpipe.worker")
@@ -346,14 +346,15 @@ def launcher(image: Image, log: AttemptLog) -> Launcher:
     )
 
 
-# HANDLERS: one per job config type; each takes the job's decoded config and returns its output
+# HANDLERS: one per job config type; each takes the job's decoded config (the Struct that
+# job_configs.CONFIGS names for its type) and returns its output
 
 
-def _get_spec(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+def _get_spec(config: ConnectorJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     return msgspec.to_builtins(launcher(config.image, log).spec())
 
 
-def _check(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+def _check(config: ConnectorJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     status = launcher(config.image, log).check(config.config or {})
     # the status message is the connector's own words ("invalid api key <key>"): it becomes the
     # job's output and the API's answer, so it is scrubbed as a log line is
@@ -361,7 +362,7 @@ def _check(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     return {"status": "succeeded" if status.status.value == "SUCCEEDED" else "failed", "message": message}
 
 
-def _discover(config: Any, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+def _discover(config: ConnectorJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     # a catalog is data, not a message: it is not scrubbed (see airpipe.worker.scrubbing)
     return msgspec.to_builtins(launcher(config.image, log).discover(config.config or {}))
 

@@ -4,7 +4,7 @@ decodes and runs, and a row that does not fit fails its job, saying why, not the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 
@@ -52,6 +52,12 @@ def test_an_old_spec_or_check_config_decodes() -> None:
     stored = {"image": {"repository": "r/x", "tag": "1"}, "config": {"a": 1}, "secrets": ["s"]}
     check = job_configs.decode("check_connection_source", stored)
     assert (check.config, check.secrets) == ({"a": 1}, ["s"])
+
+
+@pytest.mark.parametrize("config_type", sorted(job_configs.CONFIGS))
+def test_each_job_type_is_run_by_a_handler_typed_with_its_config(config_type: str) -> None:
+    # the runner decodes with CONFIGS and dispatches with HANDLERS: the two tables must agree
+    assert get_type_hints(runner.HANDLERS[config_type])["config"] is job_configs.CONFIGS[config_type]
 
 
 @pytest.mark.parametrize(
