@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import enum
 import uuid
 from typing import Annotated
 
 import msgspec
 
+from airpipe.protocol import Level
 from airpipe.schemas.base import AttemptStatus, Base, Int64, JobConfigType, JobStatus
 from airpipe.schemas.lists import Pagination
 
@@ -117,19 +117,10 @@ class JobHistoryRead(Base):
     events: list[JobEventRead]
 
 
-class LogLevel(enum.Enum):
-    FATAL = "FATAL"
-    ERROR = "ERROR"
-    WARN = "WARN"
-    INFO = "INFO"
-    DEBUG = "DEBUG"
-    TRACE = "TRACE"
-
-
 class JobLogsRequestBody(Base, kw_only=True):
     job_id: Int64
     attempt_number: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    levels: list[LogLevel] | None = None
+    levels: list[Level] | None = None  # the protocol's levels, which log lines keep
     #: only lines after this one: poll with the last answer's nextAfterId to follow a running job
     after_id: Int64 | None = None
     page_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1000
