@@ -380,7 +380,10 @@ def test_auth_accepts_the_right_credentials(auth_client: TestClient) -> None:
 
 
 def test_auth_covers_every_other_path(auth_client: TestClient) -> None:
-    for method, path in [("GET", "/api/v1/debug"), ("POST", "/v1/sources/list"), ("GET", "/api/v1/openapi"), ("POST", "/api/v1/nothing")]:
+    others = [("GET", "/api/v1/debug"), ("POST", "/v1/sources/list"), ("GET", "/api/v1/openapi"), ("POST", "/api/v1/nothing")]
+    others += [("GET", "/metrics"), ("GET", "/api/v1/metrics")]
+    others += [("POST", f"/api{operation.path}") for operation in OPERATIONS]  # every operation, the new ones too
+    for method, path in others:
         assert auth_client.request(method, path).status_code == 401, path
 
 
