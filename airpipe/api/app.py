@@ -16,8 +16,7 @@ from airpipe import services
 from airpipe.api.auth import BasicAuthMiddleware
 from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
-from airpipe.api.routing import TableRouter, build_routes
-from airpipe.models import db
+from airpipe.api.routing import TableRouter, build_routes, close_loop_connection
 from airpipe.services import bootstrap, schedules
 from airpipe.settings import Settings
 from airpipe.worker import queue, tasks
@@ -56,8 +55,7 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
         try:
             yield
         finally:
-            if not db.is_closed():  # the event loop thread's connection (routing._call_on_loop)
-                db.close()
+            close_loop_connection()
             if consumer is not None:
                 consumer.stop(graceful=True)
             if watch is not None:

@@ -45,6 +45,12 @@ def _call_on_loop(service: Callable[..., Any], payload: Any) -> Any:
         raise
 
 
+def close_loop_connection() -> None:
+    """At shutdown, on the event loop's thread: close the connection ``_call_on_loop`` kept."""
+    if not db.is_closed():
+        db.close()
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The request body, refused (413) as soon as it is known to be over ``limit`` bytes, so an
     oversize body never sits in memory whole. (A declared Content-Length over it is refused by

@@ -57,7 +57,7 @@ def resolve_by_hand(alert: Alert) -> None:
 
 
 def _rules_of(connection: Connection) -> list[AlertRule]:
-    workspace = Actor.select(Actor.workspace).where(Actor.id == connection.source_id).scalar()
+    workspace = notifications.workspace_of(connection)
     rules = AlertRule.select().where(
         AlertRule.workspace == workspace, (AlertRule.connection.is_null()) | (AlertRule.connection == connection.id)
     )

@@ -22,6 +22,7 @@ import logging
 import smtplib
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -57,7 +58,7 @@ def queue_event(event: str, connection: Connection, details: dict[str, Any]) -> 
     """Write the event's deliveries for the connection's workspace (call inside the transaction
     that made the change); returns how many."""
     assert event in EVENTS, event
-    workspace = Actor.select(Actor.workspace).where(Actor.id == connection.source_id).scalar()
+    workspace = workspace_of(connection)
     payload = {
         "event": event,
         "at": now(),
@@ -70,6 +71,12 @@ def queue_event(event: str, connection: Connection, details: dict[str, Any]) -> 
     for channel in channels:
         NotificationDelivery.create(channel=channel.id, event=event, payload=payload)
     return len(channels)
+
+
+def workspace_of(connection: Connection) -> uuid.UUID:
+    """The workspace a connection belongs to: its source's."""
+    workspace: uuid.UUID = Actor.select(Actor.workspace).where(Actor.id == connection.source_id).scalar()
+    return workspace
 
 
 def send_due(limit: int = 100) -> int:
