@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     worker_parser = commands.add_parser("worker", help="run jobs from the queue (production: one or more per machine)")
     _server_flags(worker_parser, listens=False)
     commands.add_parser("migrate", help="create or upgrade the database schema and seed the defaults")
-    commands.add_parser("openapi", help="print the OpenAPI document of the API")
+    openapi_parser = commands.add_parser("openapi", help="print the OpenAPI document of the API")
+    openapi_parser.add_argument(
+        "--public", action="store_true", help="the public API's (/api/public/v1) instead of the Configuration API's"
+    )
     connectors_parser = commands.add_parser(
         "connectors",
         help="install connector packages from PyPI (on every machine that runs jobs) and list them",
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             return connectors(args)
         if args.command in REMOTE:
             return remote.run(args)
+        if args.command == "openapi":
+            return openapi(public=args.public)
         return COMMANDS[args.command]()
     except SettingsError as exc:
         print(f"airpipe: {exc}", file=sys.stderr)
@@ -210,7 +215,12 @@ def _describe(definition: ActorDefinition) -> str:
     return f"{definition.actor_type} definition {definition.id} {definition.name!r}: {image}"
 
 
-def openapi() -> int:
+def openapi(public: bool = False) -> int:
+    if public:
+        from airpipe.api.public_openapi import public_spec_bytes
+
+        sys.stdout.buffer.write(public_spec_bytes())
+        return 0
     from airpipe.api.openapi import spec_bytes
 
     sys.stdout.buffer.write(spec_bytes())

@@ -11,11 +11,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from airpipe import services
-from airpipe.api.auth import BasicAuthMiddleware
+from airpipe.api.auth import AuthMiddleware
 from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
+from airpipe.api.public_openapi import public_spec_bytes
+from airpipe.api.public_routing import public_routes
 from airpipe.api.routing import TableRouter, build_routes, close_loop_connection
 from airpipe.services import bootstrap, schedules
 from airpipe.settings import Settings
@@ -43,6 +46,10 @@ async def openapi(request: Request) -> Response:
     return Response(spec_bytes(), media_type="application/json")
 
 
+async def public_openapi(request: Request) -> Response:
+    return Response(public_spec_bytes(), media_type="application/json")
+
+
 def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starlette:
     """``run_consumer`` defaults to the embedded mode: no Redis means this process runs the jobs."""
     prepare(settings)
@@ -64,7 +71,9 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
     middleware = []
     if settings.auth_enabled:
         assert settings.basic_auth_password is not None
-        middleware.append(Middleware(BasicAuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
+        middleware.append(Middleware(AuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
     app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
-    app.router = TableRouter(build_routes(openapi, settings.max_body_bytes), lifespan=lifespan)
+    routes = build_routes(openapi, settings.max_body_bytes) + public_routes(settings.max_body_bytes)
+    routes.append(Route("/api/public/v1/openapi", public_openapi, methods=["GET"]))
+    app.router = TableRouter(routes, lifespan=lifespan)
     return app

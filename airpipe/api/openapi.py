@@ -156,7 +156,7 @@ def example(
 # THE DOCUMENT
 
 
-def _components(types: list[type]) -> tuple[dict[type, dict[str, Any]], dict[str, Any]]:
+def schema_components(types: list[type]) -> tuple[dict[type, dict[str, Any]], dict[str, Any]]:
     refs, schemas = msgspec.json.schema_components(types, ref_template=REF)
     for schema in schemas.values():
         if not schema.get("required", True):
@@ -166,18 +166,18 @@ def _components(types: list[type]) -> tuple[dict[type, dict[str, Any]], dict[str
     return dict(zip(types, refs, strict=True)), dict(sorted(schemas.items()))
 
 
-def _content(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+def json_content(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
     return {JSON: {"schema": schema, "example": example(schema, components)}}
 
 
 def _error(description: str, info: type, components: dict[str, Any], headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": _content({"$ref": REF.format(name=info.__name__)}, components)}
+    response: dict[str, Any] = {"description": description, "content": json_content({"$ref": REF.format(name=info.__name__)}, components)}
     if headers:
         response["headers"] = headers
     return response
 
 
-def _responses(components: dict[str, Any]) -> dict[str, Any]:
+def error_responses(components: dict[str, Any]) -> dict[str, Any]:
     www_authenticate = {"WWW-Authenticate": {"description": "Basic", "schema": {"type": "string"}}}
     retry_after = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
     return {
@@ -208,11 +208,11 @@ def _post(operation: Operation, refs: dict[type, dict[str, Any]], components: di
     if operation.request is not None:
         # a body whose every field is optional may be left out (`workspaces/list` is sent bare)
         required = any(f.required for f in msgspec.structs.fields(operation.request))
-        spec["requestBody"] = {"required": required, "content": _content(refs[operation.request], components)}
+        spec["requestBody"] = {"required": required, "content": json_content(refs[operation.request], components)}
     if operation.response is None:
         responses: dict[str, Any] = {"204": {"description": "The resource was deleted successfully."}}
     else:
-        responses = {"200": {"description": "Successful operation", "content": _content(refs[operation.response], components)}}
+        responses = {"200": {"description": "Successful operation", "content": json_content(refs[operation.response], components)}}
     errors = [("401", "Unauthorized"), ("404", "NotFound"), ("409", "Conflict"), ("422", "InvalidInput"), ("500", "InternalError")]
     if operation.request is not None:
         errors.append(("413", "PayloadTooLarge"))
@@ -230,10 +230,10 @@ def _get(path: str, response: dict[str, Any], components: dict[str, Any]) -> dic
     spec: dict[str, Any] = {"tags": [tag_], "summary": summary, "operationId": operation_id_}
     if not secured:
         spec["security"] = []
-    spec["responses"] = {"200": {"description": "Successful operation", "content": _content(response, components)}}
+    spec["responses"] = {"200": {"description": "Successful operation", "content": json_content(response, components)}}
     if path == "/v1/health":
         down = "Something the service depends on is down; `message` says what."
-        spec["responses"]["503"] = {"description": down, "content": _content(response, components)}
+        spec["responses"]["503"] = {"description": down, "content": json_content(response, components)}
     if secured:
         spec["responses"]["401"] = {"$ref": "#/components/responses/Unauthorized"}
     spec["responses"]["500"] = {"$ref": "#/components/responses/InternalError"}
@@ -263,7 +263,7 @@ def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every operation in ``OPERATIONS`` and ``GETS``."""
     errors = [KnownExceptionInfo, InvalidInputExceptionInfo, InternalErrorInfo]
     used = [t for o in OPERATIONS for t in (o.request, o.response) if t is not None] + [t for _, _, t in GETS] + errors
-    refs, schemas = _components(list(dict.fromkeys(used)))
+    refs, schemas = schema_components(list(dict.fromkeys(used)))
     paths: dict[str, Any] = {}
     for operation in OPERATIONS:
         paths[operation.path] = {"post": _post(operation, refs, schemas)}
@@ -291,7 +291,7 @@ def build_spec() -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
-            "responses": _responses(schemas),
+            "responses": error_responses(schemas),
             "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
         },
     }

@@ -26,9 +26,14 @@ PREFIXES = ("/api", "")
 
 
 def _call(service: Callable[..., Any], payload: Any) -> Any:
-    # The connection is opened inside the worker thread: peewee's connection state is thread-local.
+    return call_service(service) if payload is None else call_service(service, payload)
+
+
+def call_service(service: Callable[..., Any], *args: Any) -> Any:
+    """``service(*args)`` inside a database connection, in the calling worker thread (peewee's
+    connection state is thread-local, so the connection is opened there)."""
     with db.connection_context():
-        return service() if payload is None else service(payload)
+        return service(*args)
 
 
 def _call_on_loop(service: Callable[..., Any], payload: Any) -> Any:
@@ -70,6 +75,12 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def refuse_declared_oversize(content_length: str | None, limit: int) -> None:
+    """413 before reading a body whose declared Content-Length is over ``limit``."""
+    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+        raise _too_large(limit)
+
+
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body is larger than {limit} bytes (AIRPIPE_MAX_BODY_BYTES)")
 
@@ -101,8 +112,8 @@ class PostEndpoint:
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                raise _too_large(self.limit)
+            if name == b"content-length":
+                refuse_declared_oversize(value.decode("latin-1"), self.limit)
         operation = self.operation
         payload = decode_body(await read_body(receive, self.limit), operation.request)
         if self.inline:

@@ -1,6 +1,7 @@
 """Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
+from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
@@ -27,6 +28,8 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "AlertRule",
+    "Application",
+    "ApplicationToken",
     "ACTIVE",
     "ALL_MODELS",
     "DESTINATION",

@@ -14,6 +14,7 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 from playhouse.migrate import migrate as migrate_
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
+from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
@@ -22,7 +23,7 @@ from airpipe.models.notifications import NotificationChannel, NotificationDelive
 ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
-    *(AlertRule, Alert, AlertEvent),
+    *(AlertRule, Alert, AlertEvent, Application, ApplicationToken),
 ]
 
 
@@ -58,6 +59,10 @@ def _add_alerts(migrator: SchemaMigrator) -> None:
     db.create_tables([AlertRule, Alert, AlertEvent])
 
 
+def _add_applications(migrator: SchemaMigrator) -> None:
+    db.create_tables([Application, ApplicationToken])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -67,6 +72,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_job_events,
     _add_notifications,
     _add_alerts,
+    _add_applications,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

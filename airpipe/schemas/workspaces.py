@@ -30,6 +30,7 @@ class WorkspaceUpdate(Base, kw_only=True):
     anonymous_data_collection: bool
     news: bool
     security_updates: bool | None = None
+    name: Name | None = None  # left out: the name stays
 
 
 class WorkspaceRead(Base, kw_only=True):

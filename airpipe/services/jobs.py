@@ -90,21 +90,23 @@ def _workspace_scopes(request: WorkspaceJobListRequestBody) -> list[str]:
 
 
 def _page(query: peewee.ModelSelect[Job], pagination: Pagination | None) -> JobReadList:
-    """A page of the jobs ``query`` selects (by id), newest first, with their attempts, in three queries."""
+    """A page of the jobs ``query`` selects (by id), newest first, with their attempts."""
     limit = (pagination.page_size if pagination and pagination.page_size else None) or DEFAULT_PAGE_SIZE
     offset = (pagination.row_offset if pagination and pagination.row_offset else None) or 0
-    # the page's ids first (an index-only walk of job(scope, id)), then only those rows, without
-    # their configs: decrypting them took half of a page's time
+    # the page's ids first (an index-only walk of job(scope, id)), then only those rows
     ids = [row.id for row in query.order_by(Job.id.desc()).limit(limit).offset(offset)]
+    return JobReadList(jobs=jobs_with_attempts(ids), total_job_count=query.count())
+
+
+def jobs_with_attempts(ids: list[int]) -> list[JobWithAttemptsRead]:
+    """The jobs of ``ids`` (newest first) with their attempts, in two queries, without their
+    configs: decrypting them took half of a page's time."""
     jobs = list(Job.select(*JOB_SHOWN_FIELDS).where(Job.id.in_(ids)).order_by(Job.id.desc())) if ids else []
     attempts: dict[int, list[Attempt]] = {job.id: [] for job in jobs}
     if jobs:
         for attempt in Attempt.select().where(Attempt.job.in_(list(attempts))).order_by(Attempt.number):
             attempts[attempt.job_id].append(attempt)
-    return JobReadList(
-        jobs=[JobWithAttemptsRead(job=job_read(j), attempts=[attempt_read(a) for a in attempts[j.id]]) for j in jobs],
-        total_job_count=query.count(),
-    )
+    return [JobWithAttemptsRead(job=job_read(j), attempts=[attempt_read(a) for a in attempts[j.id]]) for j in jobs]
 
 
 def job_history(request: JobIdRequestBody) -> JobHistoryRead:

@@ -77,6 +77,8 @@ def update_workspace(request: WorkspaceUpdate) -> WorkspaceRead:
         workspace.news = request.news
         if request.security_updates is not None:
             workspace.security_updates = request.security_updates
+        if request.name is not None:
+            workspace.name = request.name
         workspace.save()
     return workspace_read(workspace)
 

@@ -370,7 +370,7 @@ def test_auth_refuses_missing_or_wrong_credentials(auth_client: TestClient) -> N
         response = auth_client.post("/api/v1/workspaces/list", headers=headers)
         assert response.status_code == 401, case
         assert response.headers["www-authenticate"].startswith("Basic")
-        assert response.json() == {"message": "Authentication required: send HTTP Basic credentials"}
+        assert response.json() == {"message": "Authentication required: send HTTP Basic credentials or an application's bearer token"}
 
 
 def test_auth_accepts_the_right_credentials(auth_client: TestClient) -> None:

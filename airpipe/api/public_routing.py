@@ -1,0 +1,103 @@
+"""Each row of the public API's table becomes a Starlette route: path parameters, the query
+string and the body are decoded (a failure is a 422 naming the parameter), the service runs in a
+worker thread, and a list's ``next``/``previous`` become URLs of the same path."""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from airpipe.api.decoding import decode_body
+from airpipe.api.public_operations import PATH_PARAMETERS, PREFIX, PUBLIC_OPERATIONS, TOKEN_ALIASES, PublicOperation
+from airpipe.api.responses import MsgspecResponse
+from airpipe.api.routing import call_service, read_body, refuse_declared_oversize
+from airpipe.errors import InvalidInput
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _path_value(name: str, text: str) -> Any:
+    try:
+        return msgspec.convert(text, PATH_PARAMETERS[name], strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput.field(f"$.{name}", f"{exc} (path parameter)", text) from None
+
+
+def decode_query(request: Request, query_type: type) -> Any:
+    """The query string as ``query_type``: a list parameter may repeat (``?a=1&a=2``, as the SDK
+    sends it) or be comma-separated; any other parameter takes its last value."""
+    lists = {f.encode_name for f in msgspec.structs.fields(query_type) if "list" in str(f.type)}
+    raw: dict[str, Any] = {}
+    for name, value in request.query_params.multi_items():
+        if name in lists:
+            raw.setdefault(name, []).extend(part for part in value.split(",") if part)
+        else:
+            raw[name] = value
+    try:
+        return msgspec.convert(raw, query_type, strict=False)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$.")
+        name = where.rstrip("`").split(".")[0].split("[")[0] if where else "?"
+        raise InvalidInput.field(f"$.{name}", f"{message} (query parameter)", raw.get(name)) from None
+
+
+async def _decode_body(request: Request, operation: PublicOperation, limit: int) -> Any:
+    refuse_declared_oversize(request.headers.get("content-length"), limit)
+    body = await read_body(request.receive, limit)
+    form = request.headers.get("content-type", "").split(";")[0].strip() == FORM
+    if form and operation.form and not body.lstrip().startswith(b"{"):
+        # an OAuth client sends its credentials as a form: the same fields, as JSON (elsewhere a
+        # body is JSON whatever its Content-Type says, as in the Configuration API: `curl -d`)
+        body = msgspec.json.encode(dict(urllib.parse.parse_qsl(body.decode(errors="replace"))))
+    return decode_body(body, operation.body)
+
+
+def _linked(result: Any, request: Request) -> Any:
+    """A page's ``next``/``previous`` query strings, as URLs of the path it was asked at."""
+    links = {}
+    for name in ("next", "previous"):
+        query = getattr(result, name, None)
+        if isinstance(query, str):
+            links[name] = str(request.url.replace(query=query))
+    return msgspec.structs.replace(result, **links) if links else result
+
+
+def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
+    async def endpoint(request: Request) -> Response:
+        args = [_path_value(name, request.path_params[name]) for name in operation.path_parameters]
+        if operation.query is not None:
+            args.append(decode_query(request, operation.query))
+        if operation.body is not None:
+            args.append(await _decode_body(request, operation, max_body_bytes))
+        if operation.database:
+            result = await run_in_threadpool(call_service, operation.service, *args)
+        else:
+            result = await run_in_threadpool(operation.service, *args)
+        if operation.response is None:
+            return Response(status_code=204)
+        return MsgspecResponse(_linked(result, request), status_code=getattr(result, "http_status", 200))
+
+    return endpoint
+
+
+def public_routes(max_body_bytes: int) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for operation in PUBLIC_OPERATIONS:
+        endpoint = endpoint_for(operation, max_body_bytes)
+        paths = [PREFIX + operation.path]
+        if operation.operation_id == "createAccessToken":
+            paths += TOKEN_ALIASES
+        routes += [Route(path, endpoint, methods=[operation.method], name=f"public.{operation.operation_id}") for path in paths]
+    return routes
+
+
+#: the paths answered without credentials, for the auth middleware
+OPEN_PUBLIC_PATHS = frozenset(
+    [PREFIX + o.path for o in PUBLIC_OPERATIONS if not o.secured] + TOKEN_ALIASES,
+)
