@@ -51,7 +51,8 @@ bench-api: install ## API vs bare Starlette: gets in req/s, list pages at 10,000
 	  echo "note: wrk is not installed: the API bench uses its Python client (slower than the server)"
 	$(BIN)/python bench/api_bench.py $(API_BENCH_ARGS)
 
-spec: install ## Regenerate specs/openapi.json from the route table and the Structs
+spec: install ## Regenerate specs/openapi.json and specs/public-openapi.json from the route tables and the Structs
 	$(BIN)/airpipe openapi > specs/openapi.json
+	$(BIN)/airpipe openapi --public > specs/public-openapi.json
 
 .PHONY: help install serve worker migrate test test-connectors lint bench bench-api spec

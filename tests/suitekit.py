@@ -6,6 +6,7 @@ Import it as ``suitekit`` from any test module: pytest puts ``tests/`` on sys.pa
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 import time
@@ -89,3 +90,8 @@ def sync_catalog(
 def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
     """A syncCatalog of Faker's ``users`` stream only."""
     return sync_catalog("users", USERS_PROPERTIES, sync_mode, destination_sync_mode)
+
+
+def basic(credentials: str) -> dict[str, str]:
+    """The header of HTTP Basic credentials ``user:password``."""
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}

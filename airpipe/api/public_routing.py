@@ -4,6 +4,7 @@ worker thread, and a list's ``next``/``previous`` become URLs of the same path."
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from typing import Any
 
@@ -20,6 +21,7 @@ from airpipe.api.routing import call_service, read_body, refuse_declared_oversiz
 from airpipe.errors import InvalidInput
 
 FORM = "application/x-www-form-urlencoded"
+_MISSING = re.compile(r"^Object missing required field `(\w+)`$")
 
 
 def _path_value(name: str, text: str) -> Any:
@@ -43,7 +45,10 @@ def decode_query(request: Request, query_type: type) -> Any:
         return msgspec.convert(raw, query_type, strict=False)
     except msgspec.ValidationError as exc:
         message, _, where = str(exc).partition(" - at `$.")
-        name = where.rstrip("`").split(".")[0].split("[")[0] if where else "?"
+        missing = _MISSING.match(message)
+        if missing:
+            raise InvalidInput.field(f"$.{missing[1]}", "is required (query parameter)") from None
+        name = where.rstrip("`").split(".")[0].split("[")[0]
         raise InvalidInput.field(f"$.{name}", f"{message} (query parameter)", raw.get(name)) from None
 
 

@@ -4,7 +4,7 @@ config that works (Faker with a handful of records, Local JSON under the test's 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +137,25 @@ def insert_job(client: TestClient) -> Call:
         return job.id
 
     return insert
+
+
+# AUTHENTICATION
+
+
+@pytest.fixture
+def auth_client(tmp_path: Path, database_url: str, queue_name: str, immediate_queue: None) -> Iterator[TestClient]:
+    from airpipe.api.app import create_app
+
+    settings = Settings.from_env(
+        {
+            "AIRPIPE_DATA_DIR": str(tmp_path / "data"),
+            "AIRPIPE_DATABASE_URL": database_url,
+            "AIRPIPE_QUEUE_NAME": queue_name,
+            "AIRPIPE_BASIC_AUTH_USER": "ada",
+            "AIRPIPE_BASIC_AUTH_PASSWORD": "open sesame",
+        }
+    )
+    with TestClient(create_app(settings, run_consumer=False), raise_server_exceptions=False) as client:
+        yield client
+    if not models.is_sqlite():
+        models.db.obj.close_all()

@@ -3,8 +3,8 @@ JSON error shape for every bad request, and HTTP Basic auth."""
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +13,11 @@ from typing import Any
 import msgspec
 import pytest
 from starlette.testclient import TestClient
+from suitekit import basic
 
 from airpipe import models
 from airpipe.api.operations import OPERATIONS
+from airpipe.api.public_operations import PREFIX, PUBLIC_OPERATIONS
 from airpipe.settings import Settings
 
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
@@ -332,29 +334,6 @@ def test_a_streamed_body_over_the_limit_is_413(small_body_client: TestClient) ->
 # AUTHENTICATION
 
 
-@pytest.fixture
-def auth_client(tmp_path: Path, database_url: str, queue_name: str, immediate_queue: None) -> Iterator[TestClient]:
-    from airpipe.api.app import create_app
-
-    settings = Settings.from_env(
-        {
-            "AIRPIPE_DATA_DIR": str(tmp_path / "data"),
-            "AIRPIPE_DATABASE_URL": database_url,
-            "AIRPIPE_QUEUE_NAME": queue_name,
-            "AIRPIPE_BASIC_AUTH_USER": "ada",
-            "AIRPIPE_BASIC_AUTH_PASSWORD": "open sesame",
-        }
-    )
-    with TestClient(create_app(settings, run_consumer=False), raise_server_exceptions=False) as client:
-        yield client
-    if not models.is_sqlite():
-        models.db.obj.close_all()
-
-
-def basic(credentials: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
-
-
 REFUSED = {
     "none": {},
     "wrong password": basic("ada:wrong"),
@@ -383,6 +362,8 @@ def test_auth_covers_every_other_path(auth_client: TestClient) -> None:
     others = [("GET", "/api/v1/debug"), ("POST", "/v1/sources/list"), ("GET", "/api/v1/openapi"), ("POST", "/api/v1/nothing")]
     others += [("GET", "/metrics"), ("GET", "/api/v1/metrics")]
     others += [("POST", f"/api{operation.path}") for operation in OPERATIONS]  # every operation, the new ones too
+    others += [(o.method, PREFIX + re.sub(r"\{\w+\}", UNKNOWN_ID, o.path)) for o in PUBLIC_OPERATIONS if o.secured]
+    others += [("GET", f"{PREFIX}/openapi")]
     for method, path in others:
         assert auth_client.request(method, path).status_code == 401, path
 
