@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import enum
 import urllib.parse
-import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -38,13 +37,9 @@ def _query_string(query: Any, offset: int) -> str:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, enum.Enum):
-        return str(value.value)
     if isinstance(value, datetime.datetime):
         return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return str(value)
+    return text_of(value)  # enums by their value; uuids and numbers as str() writes them
 
 
 def text_of(value: Any) -> str:
