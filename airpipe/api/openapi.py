@@ -47,6 +47,12 @@ AIRBYTE_OPERATION_IDS = {
     "alerts/rules.delete": "deleteAlertRule",
     "alerts.list": "listAlerts",
     "alerts/events.list": "listAlertEvents",
+    "connections/streams.list": "listConnectionStreams",
+    "connections/streams.update": "updateConnectionStreams",
+    "connections/streams.incremental_fields": "listStreamIncrementalFields",
+    "connections/streams.sync": "syncConnectionStreams",
+    "connections/streams.resync": "resyncConnectionStreams",
+    "connections/streams.reset": "resetConnectionStreams",
 }
 
 #: what a list verb is scoped to, named after its request body

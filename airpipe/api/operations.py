@@ -17,6 +17,7 @@ from airpipe.schemas import misc as m
 from airpipe.schemas import notifications as nt
 from airpipe.schemas import state as st
 from airpipe.schemas import stats as sx
+from airpipe.schemas import streams as sm
 from airpipe.schemas import workspaces as w
 from airpipe.services import (
     actors,
@@ -26,8 +27,10 @@ from airpipe.services import (
     health,
     jobs,
     notifications,
+    schema_refresh,
     state,
     stats,
+    streams,
     topology,
     web_backend,
     workspaces,
@@ -102,6 +105,14 @@ OPERATIONS: list[Operation] = [
     op("connections", "delete", c.ConnectionIdRequestBody, connections.delete_connection, None, "Delete a connection"),
     op("connections", "sync", c.ConnectionIdRequestBody, connections.sync_connection, j.JobInfoRead, "Trigger a manual sync of the connection"),
     op("connections", "reset", c.ConnectionIdRequestBody, connections.reset_connection, j.JobInfoRead, "Reset the data for the connection"),
+    # STREAMS: one at a time, over the connection's catalog
+    op("connections/streams", "list", c.ConnectionIdRequestBody, streams.list_streams, sm.StreamReadList, "A connection's streams: settings, last job, records, state"),
+    op("connections/streams", "update", sm.StreamsUpdate, streams.update_streams, sm.StreamReadList, "Change the settings of one or many streams"),
+    op("connections/streams", "incremental_fields", sm.IncrementalFieldsRequestBody, streams.incremental_fields, sm.IncrementalFieldsRead, "Fields a stream's cursor can be"),
+    op("connections/streams", "sync", sm.StreamsRequestBody, streams.sync_streams, j.JobInfoRead, "Sync some streams; the others are left alone"),
+    op("connections/streams", "resync", sm.StreamsRequestBody, streams.resync_streams, j.JobInfoRead, "Read some streams from the start and overwrite them"),
+    op("connections/streams", "reset", sm.StreamsRequestBody, streams.reset_streams, j.JobInfoRead, "Empty some streams and forget their state"),
+    op("connections", "refresh_schema", c.ConnectionIdRequestBody, schema_refresh.refresh_schema, sm.RefreshSchemaRead, "Discover the source again and merge its streams into the catalog"),
     # STATE AND OPERATIONS
     op("state", "get", c.ConnectionIdRequestBody, state.get_state, st.ConnectionState, "Fetch the current state for a connection"),
     op("operations", "list", c.ConnectionIdRequestBody, health.list_operations, m.OperationReadList, "List operations for connection"),
@@ -133,7 +144,7 @@ OPERATIONS: list[Operation] = [
     op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),
     # WEB BACKEND
     op("web_backend/connections", "list", li.WorkspaceListRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
-    op("web_backend/connections", "get", c.ConnectionIdRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),
+    op("web_backend/connections", "get", c.WbConnectionRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),
     op("web_backend/sources", "create", a.SourceCreate, actors.create_source, a.SourceRead, "Create a source"),
     op("web_backend/sources", "recreate", a.SourceRecreate, actors.recreate_source, a.SourceRead, "Recreate a source"),
     op("web_backend/destinations", "create", a.DestinationCreate, actors.create_destination, a.DestinationRead, "Create a destination"),

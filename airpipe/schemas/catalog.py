@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from airpipe.schemas.base import Base, DataType, DestinationSyncMode, SyncMode
@@ -63,3 +64,40 @@ class AirbyteStreamAndConfiguration(Base):
 
 class AirbyteCatalog(Base):
     streams: list[AirbyteStreamAndConfiguration]
+
+
+# SCHEMA REFRESH: what changed between two catalogs (Airbyte's later CatalogDiff)
+
+
+class StreamDescriptor(Base, kw_only=True):
+    name: str
+    namespace: str | None = None
+
+
+class StreamTransformType(enum.Enum):
+    add_stream = "add_stream"
+    remove_stream = "remove_stream"
+    update_stream = "update_stream"
+
+
+class FieldTransformType(enum.Enum):
+    add_field = "add_field"
+    remove_field = "remove_field"
+    update_field_schema = "update_field_schema"
+
+
+class FieldTransform(Base, kw_only=True):
+    transform_type: FieldTransformType
+    field_name: list[str]
+    old_schema: dict[str, Any] | None = None
+    new_schema: dict[str, Any] | None = None
+
+
+class StreamTransform(Base, kw_only=True):
+    transform_type: StreamTransformType
+    stream_descriptor: StreamDescriptor
+    update_stream: list[FieldTransform] | None = None
+
+
+class CatalogDiff(Base):
+    transforms: list[StreamTransform]

@@ -7,7 +7,7 @@ import msgspec
 
 from airpipe.schemas.actors import DestinationRead, SourceRead
 from airpipe.schemas.base import Base, ConnectionStatus, JobStatus, Name, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
-from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
+from airpipe.schemas.catalog import AirbyteCatalog, CatalogDiff, SourceSchema
 
 
 class ConnectionSchedule(Base):
@@ -87,6 +87,13 @@ class ConnectionReadList(Base):
 # WEB BACKEND
 
 
+class WbConnectionRequestBody(Base, kw_only=True):
+    connection_id: uuid.UUID
+    #: discover the source again and answer the catalog merged with it (new streams unselected)
+    #: and the diff, without saving them: connections/refresh_schema saves
+    with_refreshed_catalog: bool | None = None
+
+
 class WbConnectionRead(ConnectionRead, kw_only=True):
     source: SourceRead
     destination: DestinationRead
@@ -99,6 +106,8 @@ class WbConnectionRead(ConnectionRead, kw_only=True):
     latest_sync_job_duration: int | None = None
     #: when the schedule starts the next sync (epoch seconds; None: manual, or not active)
     next_scheduled_at: int | None = None
+    #: with withRefreshedCatalog: what the refreshed catalog changes
+    catalog_diff: CatalogDiff | None = None
 
 
 class WbConnectionReadList(Base):

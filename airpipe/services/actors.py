@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from airpipe.errors import NotFound
+from airpipe.errors import FieldError, InvalidInput, NotFound
 from airpipe.models import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, DiscoveredCatalog, by_id, now, transaction
 from airpipe.schemas.actors import (
     CheckConnectionRead,
@@ -135,6 +135,24 @@ def source_catalog(source: Actor) -> AirbyteCatalog:
     catalog = _discover_and_store(source).catalog
     assert catalog is not None  # a discover job always answers with one
     return catalog
+
+
+def refuse_unknown_streams(source: Actor, catalog: AirbyteCatalog, field: str) -> None:
+    """422 naming each stream of ``catalog`` the source does not have, as its last discover found
+    them. With no discover stored yet nothing is checked: no connector runs for it here."""
+    stored = DiscoveredCatalog.get_or_none(DiscoveredCatalog.source == source.id)
+    if stored is None:
+        return
+    known = {(s["stream"]["name"], s["stream"].get("namespace")) for s in stored.catalog.get("streams") or []}
+    errors = [
+        FieldError(
+            f"$.{field}.streams[{i}].stream.name", "the source has no such stream (sources/discover_schema lists them)", item.stream.name
+        )
+        for i, item in enumerate(catalog.streams)
+        if (item.stream.name, item.stream.namespace) not in known
+    ]
+    if errors:
+        raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in errors), errors)
 
 
 def _discover_and_store(source: Actor) -> SourceDiscoverSchemaRead:

@@ -6,6 +6,7 @@ into the configured catalog the connectors are given.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airpipe.schemas.base import DataType, DestinationSyncMode, SyncMode
@@ -140,29 +141,30 @@ def _namespace(source_namespace: str | None, definition: str, fmt: str | None) -
     return source_namespace
 
 
-def validate_against(catalog: AirbyteCatalog, field: str) -> None:
+def validate_against(catalog: AirbyteCatalog, field: str, path_of: Callable[[int], str] | None = None) -> None:
     """Cross-field checks msgspec cannot express: modes the stream supports, a cursor and a
-    primary key where the mode needs them."""
+    primary key where the mode needs them. An error names ``path_of(i)`` + the setting (default:
+    ``$.<field>.streams[i].config``)."""
     from airpipe.errors import FieldError, InvalidInput
 
     errors = []
     for i, item in enumerate(catalog.streams):
-        path = f"$.{field}.streams[{i}]"
+        path = path_of(i) if path_of is not None else f"$.{field}.streams[{i}].config"
         stream, config = item.stream, item.config
         if config.selected is False:
             continue
         if stream.supported_sync_modes and config.sync_mode not in stream.supported_sync_modes:
             errors.append(
                 FieldError(
-                    f"{path}.config.syncMode", f"stream {stream.name} does not support {config.sync_mode.value}", config.sync_mode.value
+                    f"{path}.syncMode", f"stream {stream.name} does not support {config.sync_mode.value}", config.sync_mode.value
                 )
             )
         if config.sync_mode is SyncMode.incremental and not (config.cursor_field or stream.source_defined_cursor):
-            errors.append(FieldError(f"{path}.config.cursorField", f"stream {stream.name} needs a cursor field for incremental sync"))
+            errors.append(FieldError(f"{path}.cursorField", f"stream {stream.name} needs a cursor field for incremental sync"))
         if config.destination_sync_mode is DestinationSyncMode.append_dedup and not (
             config.primary_key or stream.source_defined_primary_key
         ):
-            errors.append(FieldError(f"{path}.config.primaryKey", f"stream {stream.name} needs a primary key for append_dedup"))
+            errors.append(FieldError(f"{path}.primaryKey", f"stream {stream.name} needs a primary key for append_dedup"))
     if errors:
         raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in errors), errors)
 

@@ -20,7 +20,7 @@ from airpipe.schemas.connections import (
 from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import catalogs, scheduler, schedules
-from airpipe.services.actors import get_actor, source_catalog
+from airpipe.services.actors import get_actor, refuse_unknown_streams, source_catalog
 from airpipe.services.converters import connection_read, job_info_read
 from airpipe.services.paging import paged
 from airpipe.services.workspaces import get_workspace_model
@@ -34,7 +34,7 @@ def get_connection_model(connection_id: uuid.UUID) -> Connection:
     return connection
 
 
-def _live_connection(connection_id: uuid.UUID) -> Connection:
+def live_connection(connection_id: uuid.UUID) -> Connection:
     connection = get_connection_model(connection_id)
     if connection.status == "deprecated":
         raise Conflict(f"connection {connection_id} is deprecated (deleted) and cannot be changed or run")
@@ -51,6 +51,7 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
     if request.sync_catalog is not None:
         catalog = request.sync_catalog
         catalogs.validate_against(catalog, "syncCatalog")
+        refuse_unknown_streams(source, catalog, "syncCatalog")
     elif request.sync_schema is not None:
         catalog = catalogs.from_source_schema(request.sync_schema, request.sync_mode)
     else:
@@ -72,10 +73,11 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
 
 
 def update_connection(request: ConnectionUpdate) -> ConnectionRead:
-    connection = _live_connection(request.connection_id)
+    connection = live_connection(request.connection_id)
     UNSET = msgspec.UNSET
     if request.sync_catalog is not UNSET:
         catalogs.validate_against(request.sync_catalog, "syncCatalog")
+        refuse_unknown_streams(connection.source, request.sync_catalog, "syncCatalog")
         connection.catalog = msgspec.to_builtins(request.sync_catalog)
     elif request.sync_schema is not UNSET:
         connection.catalog = msgspec.to_builtins(catalogs.from_source_schema(request.sync_schema))
@@ -186,8 +188,8 @@ def delete_connection(request: ConnectionIdRequestBody) -> None:
 
 
 def sync_connection(request: ConnectionIdRequestBody) -> JobInfoRead:
-    return job_info_read(scheduler.start_sync(_live_connection(request.connection_id)))
+    return job_info_read(scheduler.start_sync(live_connection(request.connection_id)))
 
 
 def reset_connection(request: ConnectionIdRequestBody) -> JobInfoRead:
-    return job_info_read(scheduler.start_sync(_live_connection(request.connection_id), RESET))
+    return job_info_read(scheduler.start_sync(live_connection(request.connection_id), RESET))

@@ -83,9 +83,13 @@ def failure_message(job: Job) -> str:
     return f"{job.config_type} job {job.id} {job.status}"
 
 
-def start_sync(connection: Connection, config_type: str = SYNC) -> Job:
-    """Create (or return the already active) sync or reset job of a connection."""
-    config = sync_config(connection)
+StreamKey = tuple[str, str | None]
+
+
+def start_sync(connection: Connection, config_type: str = SYNC, *, only: set[StreamKey] | None = None, fresh: bool = False) -> Job:
+    """Create (or return the already active) sync or reset job of a connection: of all its
+    selected streams, or ``only`` those (read from the start, ``fresh``, for a resync)."""
+    config = sync_config(connection, only=only, fresh=fresh)
     try:
         job = _create_job(config_type, str(connection.id), config)
     except peewee.IntegrityError:
@@ -93,7 +97,7 @@ def start_sync(connection: Connection, config_type: str = SYNC) -> Job:
         # that is running, as Airbyte's createOrGetActiveSyncJob does.
         active = active_sync_job(connection)
         if active is None:  # it finished between our insert and this read; try once more
-            return start_sync(connection, config_type)
+            return start_sync(connection, config_type, only=only, fresh=fresh)
         return active
     try:
         tasks.enqueue_job(job.id)
@@ -112,8 +116,9 @@ def active_sync_job(connection: Connection) -> Job | None:
     return active
 
 
-def sync_config(connection: Connection) -> SyncJob:
-    """Everything a worker needs to run the connection, snapshotted into the job."""
+def sync_config(connection: Connection, *, only: set[StreamKey] | None = None, fresh: bool = False) -> SyncJob:
+    """Everything a worker needs to run the connection (``only`` some of its selected streams;
+    ``fresh``: without their state, overwriting them), snapshotted into the job."""
     source: Actor = connection.source
     destination: Actor = connection.destination
     catalog = msgspec.convert(connection.catalog, AirbyteCatalog)
@@ -121,17 +126,24 @@ def sync_config(connection: Connection) -> SyncJob:
         *secret_values(source.configuration, source.definition.spec or {}),
         *secret_values(destination.configuration, destination.definition.spec or {}),
     ]
+    streams = catalogs.configured_streams(
+        catalog,
+        prefix=connection.prefix,
+        namespace_definition=connection.namespace_definition,
+        namespace_format=connection.namespace_format,
+    )
+    if only is not None:
+        streams = [s for s in streams if s.key in only]
+    if fresh:
+        streams = [msgspec.structs.replace(s, destination_sync_mode="overwrite") for s in streams]
     return SyncJob(
         connection_id=str(connection.id),
         secrets=secrets,
         source=Endpoint(image=image(source.definition), config=source.configuration),
         destination=Endpoint(image=image(destination.definition), config=destination.configuration),
-        streams=catalogs.configured_streams(
-            catalog,
-            prefix=connection.prefix,
-            namespace_definition=connection.namespace_definition,
-            namespace_format=connection.namespace_format,
-        ),
+        streams=streams,
+        partial=only is not None,
+        fresh=fresh,
     )
 
 

@@ -7,15 +7,20 @@ import peewee
 
 from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Connection, Job, now
 from airpipe.schemas.base import JobStatus
-from airpipe.schemas.connections import ConnectionIdRequestBody, WbConnectionRead, WbConnectionReadList
+from airpipe.schemas.connections import WbConnectionRead, WbConnectionReadList, WbConnectionRequestBody
 from airpipe.schemas.lists import WorkspaceListRequestBody
-from airpipe.services import definitions, schedules
+from airpipe.services import catalogs, definitions, schedules, schema_refresh
 from airpipe.services.connections import get_connection_model, workspace_connections
 from airpipe.services.converters import connection_read, destination_read, source_read, stored_as
 
 
-def get_connection(request: ConnectionIdRequestBody) -> WbConnectionRead:
-    return _wb_reads([get_connection_model(request.connection_id)])[0]
+def get_connection(request: WbConnectionRequestBody) -> WbConnectionRead:
+    connection = get_connection_model(request.connection_id)
+    view = _wb_reads([connection])[0]
+    if not request.with_refreshed_catalog:
+        return view
+    merged, diff = schema_refresh.refreshed_catalog(connection.source_id, view.sync_catalog)
+    return msgspec.structs.replace(view, sync_catalog=merged, sync_schema=catalogs.to_source_schema(merged), catalog_diff=diff)
 
 
 def list_connections(request: WorkspaceListRequestBody) -> WbConnectionReadList:

@@ -52,6 +52,36 @@ def save(connection_id: str, messages: list[dict[str, Any]]) -> None:
         ).execute()
 
 
+def forget(connection_id: str, streams: list[tuple[str, str | None]]) -> None:
+    """Drop the state of ``streams`` (name, namespace) and keep the others'. A stored state that is
+    not per stream (global, legacy) cannot be split: it is dropped whole (the services refuse
+    partial resets of such connections before they get here)."""
+    wanted = [_descriptor_in({"name": name, "namespace": namespace}) for name, namespace in streams]
+    with transaction():
+        stored = ConnectionState.get_or_none(ConnectionState.connection == connection_id)
+        if stored is None:
+            return
+        kept = [s for s in stored.state if s["streamDescriptor"] not in wanted] if stored.state_type == "stream" else []
+        if kept:
+            ConnectionState.update(state=kept, updated_at=now()).where(ConnectionState.connection == connection_id).execute()
+        else:
+            stored.delete_instance()
+
+
+def streams_with_state(stored: ConnectionState | None) -> set[tuple[str, str | None]] | None:
+    """The (name, namespace) of each stream the stored state holds; None: a state that is not per
+    stream (legacy), which may hold any of them."""
+    if stored is None:
+        return set()
+    if stored.state_type == "stream":
+        entries = stored.state
+    elif stored.state_type == "global":
+        entries = stored.state.get("streamStates") or []
+    else:
+        return None
+    return {(s["streamDescriptor"]["name"], s["streamDescriptor"].get("namespace")) for s in entries}
+
+
 def _fold(state_type: str | None, state: Any, message: dict[str, Any]) -> tuple[str, Any]:
     kind = (message.get("type") or "LEGACY").upper()
     if kind == "STREAM" and message.get("stream"):

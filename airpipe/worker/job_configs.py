@@ -89,6 +89,11 @@ class SyncJob(msgspec.Struct, kw_only=True):
     streams: list[SyncStream]
     #: both configs' secret values, scrubbed from the job's log lines
     secrets: list[str] = []
+    #: the streams are some of the connection's (connections/streams/...): a reset forgets only
+    #: their state, and the others' data and state are left as they are
+    partial: bool = False
+    #: read from the start, without the stored state (a resync)
+    fresh: bool = False
 
 
 #: the config Struct of each job config type

@@ -41,7 +41,7 @@ from airpipe.models import (
     record_event,
     transaction,
 )
-from airpipe.worker import alerts, job_configs, notifications, sync
+from airpipe.worker import alerts, checkpoints, job_configs, notifications, sync
 from airpipe.worker.attempt_log import AttemptLog
 from airpipe.worker.job_configs import ConnectorJob, Image, SyncJob
 from airpipe.worker.queue import runner_options
@@ -374,7 +374,7 @@ def _sync(config: SyncJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
         attempt_id=attempt.id,
         connection_id=config.connection_id,
         streams=config.streams,
-        state=sync.state_input(stored),
+        state=None if config.fresh else sync.state_input(stored),
         log=log,
         silence_timeout=runner_options.source_silence_timeout,
     )
@@ -392,8 +392,11 @@ def _reset(config: SyncJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     run.execute(None, None, launcher(config.destination.image, log), config.destination.config)
     if run.cancelled:
         raise Cancelled
-    with transaction():
-        ConnectionState.delete().where(ConnectionState.connection == config.connection_id).execute()
+    if config.partial:
+        checkpoints.forget(config.connection_id, [s.key for s in config.streams])
+    else:
+        with transaction():
+            ConnectionState.delete().where(ConnectionState.connection == config.connection_id).execute()
     return None
 
 
