@@ -131,6 +131,8 @@ def example(
         return example(components[target], components, name, depth, refs | {target})
     if "example" in schema:
         return schema["example"]
+    if schema.get("examples"):
+        return schema["examples"][0]
     if schema.get("default") is not None:
         return schema["default"]
     if "enum" in schema:

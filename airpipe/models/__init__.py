@@ -2,7 +2,17 @@
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.applications import Application, ApplicationToken
-from airpipe.models.config import DESTINATION, SOURCE, Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
+from airpipe.models.config import (
+    DESTINATION,
+    SOURCE,
+    Actor,
+    ActorDefinition,
+    Connection,
+    ConnectionState,
+    DiscoveredCatalog,
+    StreamSchedule,
+    Workspace,
+)
 from airpipe.models.crypto import use_key
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
 from airpipe.models.jobs import (
@@ -38,6 +48,7 @@ __all__ = [
     "RESET",
     "SOURCE",
     "SYNC",
+    "StreamSchedule",
     "Actor",
     "ActorDefinition",
     "Attempt",

@@ -129,3 +129,18 @@ class ConnectionState(BaseModel):
     state_type = peewee.CharField()
     state = JSONField()
     updated_at = peewee.BigIntegerField(default=now)
+
+
+class StreamSchedule(BaseModel):
+    """A stream with a schedule of its own (its settings are in the connection's catalog, the
+    truth; this row is written with it) and when the scheduler last started it."""
+
+    id = peewee.AutoField()
+    connection = peewee.ForeignKeyField(Connection, backref="stream_schedules", on_delete="CASCADE")
+    connection_id: uuid.UUID
+    stream_name = peewee.TextField()
+    stream_namespace = peewee.TextField(default="")  # "" for none: a unique index treats NULLs as distinct
+    last_scheduled_at = peewee.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = ((("connection", "stream_name", "stream_namespace"), True),)

@@ -15,7 +15,7 @@ from playhouse.migrate import migrate as migrate_
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.applications import Application, ApplicationToken
-from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, Workspace
+from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, StreamSchedule, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
 from airpipe.models.notifications import NotificationChannel, NotificationDelivery
@@ -23,7 +23,7 @@ from airpipe.models.notifications import NotificationChannel, NotificationDelive
 ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
-    *(AlertRule, Alert, AlertEvent, Application, ApplicationToken),
+    *(AlertRule, Alert, AlertEvent, Application, ApplicationToken, StreamSchedule),
 ]
 
 
@@ -63,6 +63,10 @@ def _add_applications(migrator: SchemaMigrator) -> None:
     db.create_tables([Application, ApplicationToken])
 
 
+def _add_stream_schedules(migrator: SchemaMigrator) -> None:
+    db.create_tables([StreamSchedule])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -73,6 +77,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_notifications,
     _add_alerts,
     _add_applications,
+    _add_stream_schedules,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from airpipe.schemas.base import Base, DataType, DestinationSyncMode, SyncMode
 
@@ -48,6 +50,23 @@ class AirbyteStream(Base):
     namespace: str | None = None
 
 
+class SyncFrequency(enum.Enum):
+    """How often a stream with a schedule of its own syncs (PostHog's values)."""
+
+    every_5_minutes = "5min"
+    every_30_minutes = "30min"
+    hourly = "1hour"
+    every_6_hours = "6hour"
+    every_12_hours = "12hour"
+    daily = "24hour"
+    weekly = "7day"
+    monthly = "30day"
+
+
+#: a time of day, UTC: "HH:MM" or "HH:MM:SS"
+TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", examples=["01:00"])]
+
+
 class AirbyteStreamConfiguration(Base, kw_only=True):
     sync_mode: SyncMode
     cursor_field: list[str] | None = None
@@ -55,6 +74,10 @@ class AirbyteStreamConfiguration(Base, kw_only=True):
     primary_key: list[list[str]] | None = None
     alias_name: str | None = None
     selected: bool | None = None
+    #: a schedule of the stream's own, on top of the connection's (which then no longer covers
+    #: it): every ``syncFrequency``, at ``syncTimeOfDay`` (UTC) and every period after it
+    sync_frequency: SyncFrequency | None = None
+    sync_time_of_day: TimeOfDay | None = None
 
 
 class AirbyteStreamAndConfiguration(Base):

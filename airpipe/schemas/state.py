@@ -4,11 +4,7 @@ import uuid
 from typing import Any
 
 from airpipe.schemas.base import Base, ConnectionStateType
-
-
-class StreamDescriptor(Base):
-    name: str
-    namespace: str | None = None
+from airpipe.schemas.catalog import StreamDescriptor
 
 
 class StreamState(Base):

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 
 from airpipe.schemas.base import Base, DestinationSyncMode, JobStatus, SyncMode
-from airpipe.schemas.catalog import CatalogDiff, StreamDescriptor
+from airpipe.schemas.catalog import CatalogDiff, StreamDescriptor, SyncFrequency, TimeOfDay
 from airpipe.schemas.connections import ConnectionRead
 
 
@@ -37,6 +37,10 @@ class StreamRead(Base, kw_only=True):
     records_last_sync: int | None = None
     #: whether the connection holds a checkpoint (state) for this stream
     has_state: bool
+    #: a schedule of its own (else the connection's covers it), and when it next runs
+    sync_frequency: SyncFrequency | None = None
+    sync_time_of_day: str | None = None
+    next_sync_at: int | None = None
 
 
 class StreamReadList(Base):
@@ -53,6 +57,9 @@ class StreamPatch(Base, kw_only=True):
     destination_sync_mode: DestinationSyncMode | None = None
     cursor_field: list[str] | None = None
     primary_key: list[list[str]] | None = None
+    #: a schedule of the stream's own (``null``: none, the connection's covers it again)
+    sync_frequency: SyncFrequency | None | msgspec.UnsetType = msgspec.UNSET
+    sync_time_of_day: TimeOfDay | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class StreamsUpdate(Base, kw_only=True):

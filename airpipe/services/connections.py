@@ -8,6 +8,7 @@ import peewee
 from airpipe.errors import Conflict, InvalidInput, NotFound
 from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, now, transaction
 from airpipe.schemas.base import ScheduleType, TimeUnit
+from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.schemas.connections import (
     ConnectionCreate,
     ConnectionIdRequestBody,
@@ -19,7 +20,7 @@ from airpipe.schemas.connections import (
 )
 from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.lists import WorkspaceListRequestBody
-from airpipe.services import catalogs, scheduler, schedules
+from airpipe.services import catalogs, scheduler, schedules, stream_schedules
 from airpipe.services.actors import get_actor, refuse_unknown_streams, source_catalog
 from airpipe.services.converters import connection_read, job_info_read
 from airpipe.services.paging import paged
@@ -69,6 +70,7 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
     _apply_schedule(connection, request.schedule, request.schedule_type, request.schedule_data)
     with transaction():
         connection.save(force_insert=True)
+        stream_schedules.save_rows(connection, catalog)
     return connection_read(connection)
 
 
@@ -104,6 +106,8 @@ def update_connection(request: ConnectionUpdate) -> ConnectionRead:
     connection.updated_at = now()
     with transaction():
         connection.save()
+        if request.sync_catalog is not UNSET or request.sync_schema is not UNSET:
+            stream_schedules.save_rows(connection, msgspec.convert(connection.catalog, AirbyteCatalog))
         announced = was_active and connection.status != "active" and _announce_disabled(connection)
     if announced:
         tasks.notify_soon()

@@ -34,14 +34,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import uuid
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import msgspec
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from airpipe.errors import InvalidInput
 from airpipe.models import Connection, db, now
-from airpipe.services import scheduler
+from airpipe.schemas.catalog import AirbyteCatalog
+from airpipe.services import scheduler, stream_schedules
 from airpipe.worker import tasks
 
 logger = logging.getLogger("airpipe.schedules")
@@ -65,11 +68,15 @@ def start_due_syncs(at: dt.datetime | None = None) -> list[int]:
     naive datetime is UTC). Returns the ids of the jobs it created."""
     timestamp = now() if at is None else int((at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)).timestamp())
     started: list[int] = []
-    query = Connection.select().where(Connection.status == "active", Connection.schedule_type.in_(("basic", "cron")))
+    with_streams = stream_schedules.connections_with_rows()
+    scheduled = Connection.schedule_type.in_(("basic", "cron"))
+    if with_streams:
+        scheduled |= Connection.id.in_([uuid.UUID(i) for i in with_streams])
+    query = Connection.select().where(Connection.status == "active", scheduled)
     # read them all first: a job that runs inline (an immediate-mode queue) closes the connection
     for connection in list(query):
         try:
-            job_id = _start_if_due(connection, timestamp)
+            job_id = _start_if_due(connection, timestamp, str(connection.id) in with_streams)
         except Exception:  # one broken connection must not keep the others from their syncs
             logger.exception("could not start the scheduled sync of connection %s", connection.id)
             continue
@@ -78,25 +85,41 @@ def start_due_syncs(at: dt.datetime | None = None) -> list[int]:
     return started
 
 
-def _start_if_due(connection: Connection, timestamp: int) -> int | None:
+def _start_if_due(connection: Connection, timestamp: int, has_stream_schedules: bool = False) -> int | None:
+    """One sync of whatever is due: every stream when only the connection has a schedule; with
+    streams that have their own (stream_schedules), those due and, if the connection is due, the
+    streams it covers."""
+    if not has_stream_schedules:
+        return _start(connection, None) if _claim_window(connection, timestamp) else None
+    catalog = msgspec.convert(connection.catalog, AirbyteCatalog)
+    own = stream_schedules.scheduled_streams(catalog)
+    due = stream_schedules.claim_due(connection, own, timestamp)
+    if _claim_window(connection, timestamp):
+        due |= {(i.stream.name, i.stream.namespace) for i in catalog.streams if i.config.selected is not False} - set(own)
+    return _start(connection, due) if due else None
+
+
+def _claim_window(connection: Connection, timestamp: int) -> bool:
+    """Whether the connection's own schedule is due, claiming the window if so: of several
+    workers ticking at once, only the one whose UPDATE still sees the old value gets it."""
     last = connection.last_scheduled_at
     due_at = next_fire_time(connection, connection.created_at if last is None else last)
     if due_at is None or due_at > timestamp:
-        return None
-    # Claim this window: of several workers ticking at once, only the one whose UPDATE still
-    # sees the old value starts the sync.
+        return False
     previous = Connection.last_scheduled_at.is_null() if last is None else Connection.last_scheduled_at == last
     claimed = (
         Connection.update(last_scheduled_at=timestamp)
         .where(Connection.id == connection.id, Connection.status == "active", previous)
         .execute()
     )
-    if not claimed:
-        return None
+    return bool(claimed)
+
+
+def _start(connection: Connection, streams: set[tuple[str, str | None]] | None) -> int | None:
     if scheduler.active_sync_job(connection) is not None:
         logger.info("connection %s is due but its sync is still running: no second job", connection.id)
         return None
-    job = scheduler.start_sync(connection)
+    job = scheduler.start_sync(connection, only=streams)
     logger.info("started scheduled sync job %s of connection %s", job.id, connection.id)
     return job.id
 

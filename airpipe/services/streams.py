@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from airpipe.errors import Conflict, FieldError, InvalidInput
-from airpipe.models import RESET, SYNC, Attempt, Connection, ConnectionState, Job
+from airpipe.models import RESET, SYNC, Attempt, Connection, ConnectionState, Job, StreamSchedule
 from airpipe.schemas.base import ConnectionStatus, JobStatus
 from airpipe.schemas.catalog import AirbyteCatalog, AirbyteStreamAndConfiguration
 from airpipe.schemas.connections import ConnectionIdRequestBody, ConnectionUpdate
@@ -23,7 +23,7 @@ from airpipe.schemas.streams import (
     StreamsRequestBody,
     StreamsUpdate,
 )
-from airpipe.services import catalogs, connections, scheduler
+from airpipe.services import catalogs, connections, scheduler, stream_schedules
 from airpipe.services.converters import job_info_read, stored_as
 from airpipe.worker import checkpoints
 
@@ -46,11 +46,13 @@ def _key(item: AirbyteStreamAndConfiguration) -> Key:
 
 
 def list_streams(request: ConnectionIdRequestBody) -> StreamReadList:
-    """Every stream of the connection's catalog, selected or not, in four queries."""
+    """Every stream of the connection's catalog, selected or not, in five queries."""
     connection = connections.get_connection_model(request.connection_id)
     catalog = _catalog(connection)
     with_state = checkpoints.streams_with_state(ConnectionState.get_or_none(ConnectionState.connection == connection.id))
     last = _last_jobs(connection)
+    rows = StreamSchedule.select().where(StreamSchedule.connection == connection.id)
+    runs = {(r.stream_name, r.stream_namespace or None): r.last_scheduled_at for r in rows}
     reads = []
     for item in catalog.streams:
         key, config = _key(item), item.config
@@ -70,9 +72,19 @@ def list_streams(request: ConnectionIdRequestBody) -> StreamReadList:
                 last_job_status=stored_as(JobStatus, status) if status else None,
                 records_last_sync=records,
                 has_state=with_state is None or key in with_state,
+                sync_frequency=config.sync_frequency,
+                sync_time_of_day=config.sync_time_of_day,
+                next_sync_at=_next_sync(connection, config, runs.get(key)),
             )
         )
     return StreamReadList(streams=reads)
+
+
+def _next_sync(connection: Connection, config: Any, last_run: int | None) -> int | None:
+    """When the stream's own schedule starts it next (None: it has none, or is not running)."""
+    if config.sync_frequency is None or config.selected is False or connection.status != "active":
+        return None
+    return stream_schedules.next_stream_time(config, connection.created_at if last_run is None else last_run)
 
 
 def _last_jobs(connection: Connection) -> dict[str, dict[str, Any]]:
@@ -149,7 +161,9 @@ def update_streams(request: StreamsUpdate) -> StreamReadList:
             errors.append(FieldError(f"$.streams[{i}].streamName", "the connection has no such stream", patch.stream_name))
             continue
         changes = {f: getattr(patch, f) for f in ("selected", "sync_mode", "destination_sync_mode", "cursor_field", "primary_key")}
-        config = msgspec.structs.replace(streams[at].config, **{f: v for f, v in changes.items() if v is not None})
+        changes = {f: v for f, v in changes.items() if v is not None}
+        changes |= {f: getattr(patch, f) for f in ("sync_frequency", "sync_time_of_day") if getattr(patch, f) is not msgspec.UNSET}
+        config = msgspec.structs.replace(streams[at].config, **changes)
         patched = AirbyteStreamAndConfiguration(stream=streams[at].stream, config=config)
         errors += _problems(patched, i)
         streams[at] = patched
@@ -170,6 +184,8 @@ def _problems(item: AirbyteStreamAndConfiguration, i: int) -> list[FieldError]:
         found: list[FieldError] = []
     except InvalidInput as exc:
         found = list(exc.errors)
+    if item.config.sync_time_of_day is not None and item.config.sync_frequency is None:
+        found.append(FieldError(f"$.streams[{i}].syncTimeOfDay", "needs a syncFrequency", item.config.sync_time_of_day))
     fields = set((item.stream.json_schema or {}).get("properties") or {})
     if fields and item.config.selected is not False:
         cursor = item.config.cursor_field or []

@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from suitekit import users_catalog
+from suitekit import sync_catalog, users_catalog
 
 from airpipe.connectors import registry
 from airpipe.errors import InvalidInput
-from airpipe.models import SYNC, Connection, Job
-from airpipe.services import schedules
+from airpipe.models import SYNC, Connection, Job, StreamSchedule
+from airpipe.schemas.base import DestinationSyncMode, SyncMode
+from airpipe.schemas.catalog import AirbyteStreamConfiguration, SyncFrequency
+from airpipe.services import schedules, stream_schedules
 from airpipe.services.schedules import next_cron_time, next_fire_time, start_due_syncs, validate_cron
-from airpipe.worker import tasks
+from airpipe.worker import job_configs, tasks
 
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 FAKER_ID = str(registry.FAKER.id)
@@ -55,14 +57,26 @@ def post(client: TestClient, path: str, body: Any) -> Any:
 
 @pytest.fixture
 def actors(client: TestClient) -> tuple[str, str]:
-    source = post(client, "sources/create", {
-        "workspaceId": WORKSPACE_ID, "sourceDefinitionId": FAKER_ID, "name": "faker",
-        "connectionConfiguration": {"count": 3, "seed": 1},
-    })
-    destination = post(client, "destinations/create", {
-        "workspaceId": WORKSPACE_ID, "destinationDefinitionId": LOCAL_JSON_ID, "name": "json",
-        "connectionConfiguration": {"destination_path": "/local/scheduled"},
-    })
+    source = post(
+        client,
+        "sources/create",
+        {
+            "workspaceId": WORKSPACE_ID,
+            "sourceDefinitionId": FAKER_ID,
+            "name": "faker",
+            "connectionConfiguration": {"count": 3, "seed": 1},
+        },
+    )
+    destination = post(
+        client,
+        "destinations/create",
+        {
+            "workspaceId": WORKSPACE_ID,
+            "destinationDefinitionId": LOCAL_JSON_ID,
+            "name": "json",
+            "connectionConfiguration": {"destination_path": "/local/scheduled"},
+        },
+    )
     return source["sourceId"], destination["destinationId"]
 
 
@@ -151,8 +165,12 @@ def test_a_missed_window_gives_one_catch_up_sync_and_the_schedule_goes_on_from_i
 @pytest.mark.parametrize(
     ("units", "time_unit", "seconds"),
     [
-        (15, "minutes", 15 * MINUTE), (2, "hours", 2 * HOUR), (1, "days", DAY),
-        (2, "weeks", 14 * DAY), (1, "months", 30 * DAY), (3, "months", 90 * DAY),
+        (15, "minutes", 15 * MINUTE),
+        (2, "hours", 2 * HOUR),
+        (1, "days", DAY),
+        (2, "weeks", 14 * DAY),
+        (1, "months", 30 * DAY),
+        (3, "months", 90 * DAY),
     ],
 )
 def test_basic_intervals_months_are_30_days(units: int, time_unit: str, seconds: int) -> None:
@@ -431,3 +449,75 @@ def test_start_due_syncs_takes_naive_datetimes_as_utc(make_connection: MakeConne
     assert start_due_syncs(dt.datetime(2024, 1, 1, 0, 59)) == []
     assert len(start_due_syncs(dt.datetime(2024, 1, 1, 1, 0))) == 1
 
+
+# STREAMS WITH SCHEDULES OF THEIR OWN (services/stream_schedules.py)
+
+
+def two_streams(users: dict[str, Any] | None = None) -> dict[str, Any]:
+    """users (with ``users`` added to its config: a schedule of its own) and products."""
+    users_item = users_catalog()["streams"][0]
+    users_item["config"].update(users or {})
+    products = sync_catalog("products", {"id": {"type": "integer"}, "updated_at": {"type": "string"}})["streams"][0]
+    return {"streams": [users_item, products]}
+
+
+def streams_of(job_id: int) -> list[str]:
+    config = job_configs.decode(SYNC, Job.get_by_id(job_id).config)
+    assert isinstance(config, job_configs.SyncJob)
+    return [s.stream["name"] for s in config.streams]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "time_of_day", "after", "expected"),
+    [
+        ("30min", None, T0 + 10, T0 + 30 * MINUTE),  # from the minute, as a basic schedule
+        ("6hour", "01:00", T0, T0 + HOUR),  # today's anchor is ahead
+        ("6hour", "01:00", T0 + HOUR, T0 + 7 * HOUR),
+        ("6hour", "23:00", T0, T0 + 5 * HOUR),  # 23:00 - 3 x 6h = 05:00, the first step back still ahead
+        ("24hour", "06:30:15", T0 + 7 * HOUR, T0 + DAY + 6 * HOUR + 30 * MINUTE + 15),
+        ("7day", "00:00", T0, T0 + 7 * DAY),
+    ],
+)
+def test_a_streams_next_run(frequency: str, time_of_day: str | None, after: int, expected: int) -> None:
+    config = AirbyteStreamConfiguration(
+        sync_mode=SyncMode.full_refresh,
+        destination_sync_mode=DestinationSyncMode.append,
+        sync_frequency=SyncFrequency(frequency),
+        sync_time_of_day=time_of_day,
+    )
+    assert stream_schedules.next_stream_time(config, after) == expected
+
+
+def test_a_stream_with_its_own_schedule_runs_alone_on_a_manual_connection(make_connection: MakeConnection, enqueued: list[int]) -> None:
+    connection = make_connection(T0, syncCatalog=two_streams({"syncFrequency": "30min"}))
+    assert start_due_syncs(at(T0 + 29 * MINUTE)) == []
+    [job_id] = start_due_syncs(at(T0 + 30 * MINUTE))
+    assert streams_of(job_id) == ["users"]  # products has no schedule: the manual connection never runs it
+    finish(job_id)
+    assert start_due_syncs(at(T0 + 59 * MINUTE)) == []
+    [later] = start_due_syncs(at(T0 + 60 * MINUTE))
+    assert streams_of(later) == ["users"] and reload(connection).last_scheduled_at is None
+
+
+def test_one_due_sync_covers_every_stream_that_is_due(make_connection: MakeConnection, enqueued: list[int]) -> None:
+    connection = make_connection(T0, syncCatalog=two_streams({"syncFrequency": "30min"}), **hourly())
+    [first] = start_due_syncs(at(T0 + 30 * MINUTE))
+    assert streams_of(first) == ["users"]  # the connection's hour has not come: its stream waits
+    finish(first)
+    [both] = start_due_syncs(at(T0 + HOUR))
+    assert streams_of(both) == ["users", "products"]
+    assert len(jobs_of(connection)) == 2
+
+
+def test_streams_update_sets_and_clears_a_streams_schedule(client: TestClient, make_connection: MakeConnection) -> None:
+    connection = make_connection(T0, syncCatalog=two_streams())
+    body = {"connectionId": str(connection.id), "streams": [{"streamName": "users", "syncFrequency": "6hour", "syncTimeOfDay": "01:00"}]}
+    users = post(client, "connections/streams/update", body)["streams"][0]
+    assert (users["syncFrequency"], users["syncTimeOfDay"], users["nextSyncAt"]) == ("6hour", "01:00", T0 + HOUR)
+    assert [r.stream_name for r in StreamSchedule.select()] == ["users"]
+    cleared = {"connectionId": str(connection.id), "streams": [{"streamName": "users", "syncFrequency": None, "syncTimeOfDay": None}]}
+    assert "syncFrequency" not in post(client, "connections/streams/update", cleared)["streams"][0]
+    assert list(StreamSchedule.select()) == []
+    alone = {"connectionId": str(connection.id), "streams": [{"streamName": "users", "syncTimeOfDay": "01:00"}]}
+    response = client.post("/api/v1/connections/streams/update", json=alone)
+    assert response.status_code == 422 and response.json()["validationErrors"][0]["propertyPath"] == "$.streams[0].syncTimeOfDay"
