@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airpipe import services
+from airpipe.api import dashboard
 from airpipe.api.auth import BasicAuthMiddleware
 from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
@@ -66,5 +67,8 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
         assert settings.basic_auth_password is not None
         middleware.append(Middleware(BasicAuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
     app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
-    app.router = TableRouter(build_routes(openapi, settings.max_body_bytes), lifespan=lifespan)
+    # the dashboard's routes come after the API's: the TableRouter finds the API's plain paths in
+    # its dict first, and only what it does not hold (the pages, by pattern) takes Starlette's way
+    routes = build_routes(openapi, settings.max_body_bytes) + dashboard.routes()
+    app.router = TableRouter(routes, lifespan=lifespan)
     return app
