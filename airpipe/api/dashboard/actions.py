@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from airpipe.api.dashboard import forms
 from airpipe.api.dashboard.pages import actor_form, connection_form, kind_of
-from airpipe.api.dashboard.web import build, call, form, page, path_int, path_uuid, redirect, workspace_of
+from airpipe.api.dashboard.web import build, call, form, page, path_int, path_uuid, redirect, text, workspace_of
 from airpipe.errors import FieldError, InvalidInput
 from airpipe.schemas.connections import ConnectionCreate, ConnectionIdRequestBody, ConnectionUpdate
 from airpipe.schemas.jobs import JobIdRequestBody
@@ -33,7 +33,7 @@ async def status_action(request: Request) -> Response:
     values = await form(request)
     update = build(ConnectionUpdate, {"connectionId": str(connection_id), "status": values.get("status", "")})
     updated = await call(connections.update_connection, update)
-    word = "enabled" if updated.status.value == "active" else "disabled"
+    word = "enabled" if text(updated.status) == "active" else "disabled"
     return redirect(f"/ui/connections/{connection_id}", f"Connection {word}")
 
 
@@ -41,7 +41,7 @@ async def status_action(request: Request) -> Response:
 async def cancel_action(request: Request) -> Response:
     job_id = path_int(request, "job_id", "job")
     info = await call(jobs.cancel_job, JobIdRequestBody(id=job_id))
-    return redirect(f"/ui/jobs/{job_id}", f"Job {job_id} is {info.job.status.value}")
+    return redirect(f"/ui/jobs/{job_id}", f"Job {job_id} is {text(info.job.status)}")
 
 
 @page
@@ -50,8 +50,8 @@ async def check_action(request: Request) -> Response:
     actor_id = path_uuid(request, "actor_id", kind.singular)
     values = await form(request)
     checked = await call(kind.check, kind.id_request(actor_id))
-    failed = checked.status.value != "succeeded"
-    message = f"Check {checked.status.value}" + (f": {checked.message}" if checked.message else "")
+    failed = text(checked.status) != "succeeded"
+    message = f"Check {text(checked.status)}" + (f": {checked.message}" if checked.message else "")
     return redirect(f"/ui/{kind.plural}", message, error=failed, workspace=values.get("workspace", ""))
 
 

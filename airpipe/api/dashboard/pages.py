@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airpipe.api.dashboard import forms
-from airpipe.api.dashboard.web import call, error_page, page, path_int, path_uuid, render, workspace_of
+from airpipe.api.dashboard.web import call, error_page, page, path_int, path_uuid, render, text, workspace_of
 from airpipe.errors import NotFound
 from airpipe.schemas import actors as a
 from airpipe.schemas import definitions as d
@@ -91,7 +91,7 @@ async def connection_page(request: Request) -> Response:
     )
     found = await call(jobs.list_jobs, history)
     job_list = [item for item in found.jobs if item.job is not None]
-    running = next((item.job for item in job_list if item.job.status.value in LIVE), None)
+    running = next((item.job for item in job_list if text(item.job.status) in LIVE), None)
     workspace = await call(workspaces.get_workspace, _workspace_request(view.source.workspace_id))
     return render(
         request,
@@ -111,7 +111,7 @@ async def job_page(request: Request) -> Response:
     info = await call(jobs.get_job, JobIdRequestBody(id=job_id))
     logs = await call(jobs.list_job_logs, JobLogsRequestBody(job_id=job_id, page_size=LOG_PAGE))
     job = info.job
-    on_connection = job.config_type in (JobConfigType.sync, JobConfigType.reset_connection)
+    on_connection = text(job.config_type) in ("sync", "reset_connection")
     return render(
         request,
         "job.html",
@@ -121,7 +121,7 @@ async def job_page(request: Request) -> Response:
         attempts=[item.attempt for item in info.attempts],
         logs=logs.logs,
         next_after_id=logs.next_after_id,
-        live=job.status.value in LIVE,
+        live=text(job.status) in LIVE,
         connection_id=job.config_id if on_connection else None,
     )
 

@@ -56,8 +56,8 @@ def _size(count: float | None) -> str:
     return f"{count:.1f} TB"
 
 
-def _value(value: Any) -> str:
-    """An enum's value, anything else as text (for templates)."""
+def text(value: Any) -> str:
+    """An enum's value, anything else as text: reads built by the services may hold either."""
     return str(getattr(value, "value", value))
 
 
@@ -72,7 +72,7 @@ templates = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.filters.update(when=_when, duration=_duration, size=_size, value=_value, json=_json)
+templates.filters.update(when=_when, duration=_duration, size=_size, value=text, json=_json)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
