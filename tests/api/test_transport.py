@@ -387,6 +387,49 @@ def test_auth_covers_every_other_path(auth_client: TestClient) -> None:
         assert auth_client.request(method, path).status_code == 401, path
 
 
+#: the dashboard's pages and form actions, one of each route and its static files
+DASHBOARD = [
+    ("GET", "/"),
+    ("GET", "/ui/workspaces"),
+    ("GET", "/ui/connections/new"),
+    ("POST", "/ui/connections/new"),
+    ("GET", f"/ui/connections/{UNKNOWN_ID}"),
+    ("POST", f"/ui/connections/{UNKNOWN_ID}/sync"),
+    ("POST", f"/ui/connections/{UNKNOWN_ID}/status"),
+    ("GET", "/ui/jobs/1"),
+    ("POST", "/ui/jobs/1/cancel"),
+    ("GET", "/ui/sources"),
+    ("GET", "/ui/destinations/new"),
+    ("POST", "/ui/sources/new"),
+    ("POST", f"/ui/destinations/{UNKNOWN_ID}/check"),
+    ("GET", "/ui/static/dashboard.css"),
+    ("GET", "/ui/static/job.js"),
+    ("GET", "/ui/nothing"),
+]
+
+
+def test_auth_covers_the_dashboard(auth_client: TestClient) -> None:
+    from starlette.routing import Match
+
+    from airpipe.api.dashboard import routes
+
+    for route in routes():  # a new page or action must join DASHBOARD
+        scopes = [{"type": "http", "path": path, "method": method, "root_path": ""} for method, path in DASHBOARD]
+        assert any(route.matches(scope)[0] == Match.FULL for scope in scopes), route
+    for method, path in DASHBOARD:
+        for case, headers in REFUSED.items():
+            response = auth_client.request(method, path, headers=headers, follow_redirects=False)
+            assert response.status_code == 401, (method, path, case)
+            assert response.headers["www-authenticate"].startswith("Basic"), path  # the browser asks for credentials
+
+
+def test_the_dashboard_answers_the_right_credentials(auth_client: TestClient) -> None:
+    response = auth_client.get("/", headers=basic("ada:open sesame"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert auth_client.get("/ui/static/dashboard.css", headers=basic("ada:open sesame")).status_code == 200
+
+
 def test_health_is_open_without_credentials(auth_client: TestClient) -> None:
     for path in ["/api/v1/health", "/v1/health", "/api/v1/health/", "/v1/health/"]:
         response = auth_client.get(path)
