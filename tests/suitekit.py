@@ -6,6 +6,7 @@ Import it as ``suitekit`` from any test module: pytest puts ``tests/`` on sys.pa
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -89,3 +90,18 @@ def sync_catalog(
 def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite") -> dict[str, Any]:
     """A syncCatalog of Faker's ``users`` stream only."""
     return sync_catalog("users", USERS_PROPERTIES, sync_mode, destination_sync_mode)
+
+
+# MISSING TOOLS
+
+REQUIRE_SERVICES = os.environ.get("AIRPIPE_TEST_REQUIRE_SERVICES") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip a test that needs ``what``, which is not here; fail instead in CI
+    (AIRPIPE_TEST_REQUIRE_SERVICES=1), where everything must be installed."""
+    import pytest
+
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} and AIRPIPE_TEST_REQUIRE_SERVICES=1")
+    pytest.skip(what)
