@@ -3,7 +3,8 @@
 
 Create a source and a destination from their spec forms, a connection from its form, sync it and
 watch its job page follow the job to its end, read its logs there; start a long sync and cancel
-it from its page. Screenshots of the main pages go to tests/dashboard/artifacts/ (gitignored).
+it from its page. Screenshots of the main pages go to tests/dashboard/artifacts/ (gitignored);
+the README's is artifacts/connections.png, copied to airpipe/api/dashboard/static/screenshot-connections.png.
 
 Skipped when Chromium, chromedriver or selenium is missing, except in CI
 (AIRPIPE_TEST_REQUIRE_SERVICES=1), where that fails. `make install` installs them on Debian.
@@ -12,7 +13,6 @@ Skipped when Chromium, chromedriver or selenium is missing, except in CI
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -220,12 +220,3 @@ def test_pages_read_with_javascript_off(server: Server) -> None:
     with urllib.request.urlopen(server.url + "/", timeout=10) as response:
         page = response.read().decode()
     assert "shop to files" in page and "<script" not in page
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _keep_the_readme_screenshot_current() -> Iterator[None]:
-    """After the run, the README's screenshot can be refreshed from the artifacts by hand:
-    cp tests/dashboard/artifacts/connections.png airpipe/api/dashboard/static/screenshot-connections.png"""
-    yield
-    if os.environ.get("AIRPIPE_UPDATE_SCREENSHOT") == "1" and (ARTIFACTS / "connections.png").exists():
-        shutil.copy(ARTIFACTS / "connections.png", Path(__file__).parents[2] / "airpipe/api/dashboard/static/screenshot-connections.png")
