@@ -396,6 +396,7 @@ DASHBOARD = [
     ("GET", f"/ui/connections/{UNKNOWN_ID}"),
     ("POST", f"/ui/connections/{UNKNOWN_ID}/sync"),
     ("POST", f"/ui/connections/{UNKNOWN_ID}/status"),
+    ("POST", f"/ui/connections/{UNKNOWN_ID}/cancel"),
     ("GET", "/ui/jobs/1"),
     ("POST", "/ui/jobs/1/cancel"),
     ("GET", "/ui/sources"),

@@ -13,10 +13,11 @@ Skipped when Chromium, chromedriver or selenium is missing, except in CI
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +55,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
     command = [sys.executable, "-m", "airpipe.cli", "serve", "--port", str(port), "--data-dir", str(directory / "data")]
     with (directory / "serve.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # a session of its own: the connectors of a sync still running at the end are stopped with it
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     running = Server(port, directory / "data")
     try:
         wait_until(running.healthy, 30, "the server")
         yield running
     finally:
         process.terminate()
-        process.wait(15)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(15)
 
 
 @pytest.fixture(scope="module")
@@ -105,13 +111,16 @@ def finds(browser: Any, css: str) -> list[Any]:
 
 def click(browser: Any, css: str, timeout: float = 60) -> None:
     """Click what loads a new page (a link, a form's button), and wait until it has loaded."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = find(browser, "html")
     find(browser, css).click()
-    WebDriverWait(browser, timeout).until(expected_conditions.staleness_of(page))
-    wait_until(lambda: browser.execute_script("return document.readyState") == "complete", timeout, "the page to load")
+    # mid-navigation chromedriver may answer "Node with given id does not belong to the document"
+    WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(expected_conditions.staleness_of(page))
+    loaded = steady(lambda: browser.execute_script("return document.readyState") == "complete")
+    wait_until(loaded, timeout, "the page to load")
 
 
 def flash(browser: Any) -> str:
@@ -158,8 +167,37 @@ def create_connection(browser: Any, server: Server, name: str, source: str, dest
     assert find(browser, "h1").text == name
 
 
+def steady(condition: Callable[[], Any]) -> Callable[[], Any]:
+    """``condition``, False while a live job page reloads itself (for a new attempt, or at the end)."""
+    from selenium.common.exceptions import WebDriverException
+
+    def check() -> Any:
+        try:
+            return condition()
+        except WebDriverException:
+            return False
+
+    return check
+
+
 def job_status(browser: Any) -> str:
     return str(find(browser, "#job-status").get_attribute("data-status"))
+
+
+def wait_for_final_page(browser: Any, status: str, timeout: float) -> None:
+    """Until the job page shows the job ended with ``status``, reloaded by its script (no Cancel left)."""
+
+    def final() -> bool:
+        loaded = browser.execute_script("return document.readyState") == "complete"
+        return bool(loaded and job_status(browser) == status and finds(browser, "#attempts") and not finds(browser, "#cancel"))
+
+    wait_until(steady(final), timeout, f"the job page to show the job {status}")
+
+
+def polled(browser: Any) -> list[str]:
+    """The API paths the page's script has fetched since it loaded."""
+    entries = browser.execute_script("return performance.getEntriesByType('resource').map(function (e) { return e.name; })")
+    return [name.split("/api/v1/", 1)[1] for name in entries if "/api/v1/" in name]
 
 
 def test_create_sync_and_follow_a_job(browser: Any, server: Server) -> None:
@@ -171,8 +209,7 @@ def test_create_sync_and_follow_a_job(browser: Any, server: Server) -> None:
 
     click(browser, "#sync")
     assert find(browser, "h1").text.startswith("Job ")
-    wait_until(lambda: job_status(browser) == "succeeded", 60, "the job page to show the job succeeded")
-    wait_until(lambda: finds(browser, "#attempts"), 10, "the final page with its attempts")
+    wait_for_final_page(browser, "succeeded", 60)
     attempt = find(browser, "#attempts tbody tr").text
     assert "succeeded" in attempt and "630 / ~630" in attempt  # 300 users, 300 purchases, 30 products
     logs = find(browser, "#logs").text
@@ -194,11 +231,13 @@ def test_cancel_a_long_sync_from_its_page(browser: Any, server: Server) -> None:
     create_actor(browser, server, "destinations", LOCAL_JSON, "big files", {"destination_path": "/local/big"})
     create_connection(browser, server, "big sync", "big shop", "big files")
     click(browser, "#sync")
-    wait_until(lambda: job_status(browser) == "running", 30, "the job to start running")
+    # running, with its attempt shown: the page's script follows it without reloading until it ends
+    started = steady(lambda: job_status(browser) == "running" and find(browser, "#attempts").get_attribute("data-count") == "1")
+    wait_until(started, 30, "the job page to show the running attempt")
     browser.execute_script("window.notReloaded = true")
-    lines = len(finds(browser, "#logs span"))
-    wait_until(lambda: len(finds(browser, "#logs span")) > lines, 30, "new log lines, without reloading the page")
-    assert browser.execute_script("return window.notReloaded") is True  # followed by polling jobs/logs/list
+    wait_until(lambda: {"jobs/logs/list", "jobs/get"} <= set(polled(browser)), 10, "the page to poll the job's logs and status")
+    wait_until(lambda: "users: reading records" in find(browser, "#logs").text, 30, "the sync's log lines on the page")
+    assert browser.execute_script("return window.notReloaded") is True
     shoot(browser, "job-running")
 
     click(browser, "#cancel")

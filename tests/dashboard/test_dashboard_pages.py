@@ -86,10 +86,11 @@ def test_sync_from_the_page_runs_a_job_whose_page_shows_its_stats_and_logs(ui: T
     assert re.fullmatch(r"/ui/jobs/\d+", job_path)
     page = ui.get(job_path).text  # jobs run inline here: it has ended
     assert 'data-status="succeeded"' in page
-    assert re.search(r'<td class="records">\d+', page)
+    assert re.search(r'<td class="records" data-attempt="1">42 / ~42</td>', page)  # 20 users and purchases, 2 products
     assert "users: 20 records" in page
     assert re.search(r'<span class="log log-info">[^<]*INFO \[1\] ', page)
     assert 'http-equiv="refresh"' not in page and "job.js" not in page  # nothing left to follow
+    assert f'<a href="/ui/connections/{connection_id}">shop to files</a>' in page
     history = ui.get(f"/ui/connections/{connection_id}").text
     assert f'href="{job_path}"' in history
     assert ui.get("/").text.count("status-succeeded") >= 1
@@ -122,10 +123,32 @@ def test_disable_and_enable(ui: TestClient) -> None:
     connection_id = create_connection(ui)
     response = post(ui, f"/ui/connections/{connection_id}/status", {"status": "inactive"})
     page = ui.get(response.headers["location"]).text
-    assert "Connection disabled" in page and 'id="enable"' in page
+    assert "Connection &#39;shop to files&#39; disabled" in page and 'id="enable"' in page
     assert "status-inactive" in page
     post(ui, f"/ui/connections/{connection_id}/status", {"status": "active"})
     assert 'id="disable"' in ui.get(f"/ui/connections/{connection_id}").text
+
+
+def test_the_list_cancels_a_running_sync_and_disables_and_enables(ui: TestClient) -> None:
+    connection_id = create_connection(ui)
+    with models.db.connection_context():
+        job = models.Job.create(config_type="sync", scope=connection_id, status="running", config={})
+        models.Attempt.create(job=job, number=1, status="running")
+    listing = ui.get("/").text
+    assert f'action="/ui/connections/{connection_id}/cancel"' in listing
+    assert f'action="/ui/connections/{connection_id}/sync"' not in listing  # a sync runs: Cancel instead
+    response = post(ui, f"/ui/connections/{connection_id}/cancel", {"next": f"/?workspace={WORKSPACE_ID}"})
+    assert response.headers["location"].startswith(f"/?workspace={WORKSPACE_ID}&flash=")
+    assert f"Job {job.id} cancelled" in ui.get(response.headers["location"]).text
+    assert 'data-status="cancelled"' in ui.get(f"/ui/jobs/{job.id}").text
+    response = post(ui, f"/ui/connections/{connection_id}/cancel", {})
+    assert "No job of this connection is running" in ui.get(response.headers["location"]).text
+    response = post(ui, f"/ui/connections/{connection_id}/status", {"status": "inactive", "next": "/"})
+    assert response.headers["location"].startswith("/?flash=")
+    assert ">Enable</button>" in ui.get("/").text
+    response = post(ui, f"/ui/connections/{connection_id}/status", {"status": "active", "next": "//evil.example/"})
+    assert response.headers["location"].startswith(f"/ui/connections/{connection_id}?")  # only this site's pages
+    assert ">Disable</button>" in ui.get("/").text
 
 
 def test_sources_show_masked_configs_and_a_check_button(ui: TestClient) -> None:

@@ -25,6 +25,7 @@ def routes() -> list[BaseRoute]:
         Route("/ui/connections/{connection_id}", pages.connection_page, methods=GET),
         Route("/ui/connections/{connection_id}/sync", actions.sync_action, methods=POST),
         Route("/ui/connections/{connection_id}/status", actions.status_action, methods=POST),
+        Route("/ui/connections/{connection_id}/cancel", actions.cancel_sync_action, methods=POST),
         Route("/ui/jobs/{job_id}", pages.job_page, methods=GET),
         Route("/ui/jobs/{job_id}/cancel", actions.cancel_action, methods=POST),
         Mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static"),

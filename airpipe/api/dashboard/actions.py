@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airpipe.api.dashboard import forms
-from airpipe.api.dashboard.pages import actor_form, connection_form, kind_of
+from airpipe.api.dashboard.pages import LIVE, actor_form, connection_form, kind_of
 from airpipe.api.dashboard.web import build, call, form, page, path_int, path_uuid, redirect, text, workspace_of
 from airpipe.errors import FieldError, InvalidInput
+from airpipe.schemas.base import JobConfigType
 from airpipe.schemas.connections import ConnectionCreate, ConnectionIdRequestBody, ConnectionUpdate
-from airpipe.schemas.jobs import JobIdRequestBody
+from airpipe.schemas.jobs import JobIdRequestBody, JobListRequestBody
+from airpipe.schemas.lists import Pagination
 from airpipe.services import connections, jobs
 
 
@@ -34,7 +36,25 @@ async def status_action(request: Request) -> Response:
     update = build(ConnectionUpdate, {"connectionId": str(connection_id), "status": values.get("status", "")})
     updated = await call(connections.update_connection, update)
     word = "enabled" if text(updated.status) == "active" else "disabled"
-    return redirect(f"/ui/connections/{connection_id}", f"Connection {word}")
+    return redirect(_back(values, f"/ui/connections/{connection_id}"), f"Connection {updated.name!r} {word}")
+
+
+@page
+async def cancel_sync_action(request: Request) -> Response:
+    """Cancel a connection's running sync or reset (the connections list knows no job ids)."""
+    connection_id = path_uuid(request, "connection_id", "connection")
+    values = await form(request)
+    history = JobListRequestBody(
+        config_types=[JobConfigType.sync, JobConfigType.reset_connection], config_id=str(connection_id), pagination=Pagination(page_size=5)
+    )
+    await call(connections.get_connection, ConnectionIdRequestBody(connection_id=connection_id))  # 404 for an unknown id
+    found = await call(jobs.list_jobs, history)
+    running = [item.job for item in found.jobs if item.job is not None and text(item.job.status) in LIVE]
+    if not running:
+        return redirect(_back(values, f"/ui/connections/{connection_id}"), "No job of this connection is running", error=True)
+    for job in running:
+        await call(jobs.cancel_job, JobIdRequestBody(id=job.id))
+    return redirect(_back(values, f"/ui/connections/{connection_id}"), f"Job {running[0].id} cancelled")
 
 
 @page
@@ -114,6 +134,12 @@ async def _workspace(request: Request, values: dict[str, str]) -> tuple[Any, lis
     scope = dict(request.scope)
     scope["query_string"] = f"workspace={values.get('workspace', '')}".encode() if values.get("workspace") else b""
     return await workspace_of(Request(scope))
+
+
+def _back(values: dict[str, str], default: str) -> str:
+    """Where a button asks to go back to (a page of this site only), else ``default``."""
+    wanted = values.get("next", "")
+    return wanted if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted else default
 
 
 def _number(raw: str) -> Any:

@@ -3,6 +3,7 @@ call, with their request Structs, and renders a template. They work with JavaScr
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from airpipe.schemas.connections import ConnectionIdRequestBody
 from airpipe.schemas.jobs import JobIdRequestBody, JobListRequestBody, JobLogsRequestBody
 from airpipe.schemas.lists import Pagination, WorkspaceListRequestBody
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
-from airpipe.services import actors, definitions, jobs, web_backend, workspaces
+from airpipe.services import actors, connections, definitions, jobs, web_backend, workspaces
 
 #: a job in one of these may still change: its page follows it, and it can be cancelled
 LIVE = frozenset({"pending", "running", "incomplete"})
@@ -111,7 +112,9 @@ async def job_page(request: Request) -> Response:
     info = await call(jobs.get_job, JobIdRequestBody(id=job_id))
     logs = await call(jobs.list_job_logs, JobLogsRequestBody(job_id=job_id, page_size=LOG_PAGE))
     job = info.job
-    on_connection = text(job.config_type) in ("sync", "reset_connection")
+    connection = None
+    if text(job.config_type) in ("sync", "reset_connection"):
+        connection = await call(connections.get_connection, ConnectionIdRequestBody(connection_id=uuid.UUID(job.config_id)))
     return render(
         request,
         "job.html",
@@ -122,7 +125,7 @@ async def job_page(request: Request) -> Response:
         logs=logs.logs,
         next_after_id=logs.next_after_id,
         live=text(job.status) in LIVE,
-        connection_id=job.config_id if on_connection else None,
+        connection=connection,
     )
 
 

@@ -113,7 +113,8 @@ def redirect(path: str, flash: str | None = None, *, error: bool = False, **quer
         params["flash"] = flash
         if error:
             params["level"] = "error"
-    return RedirectResponse(path + ("?" + urlencode(params) if params else ""), status_code=303)
+    separator = "&" if "?" in path else "?"
+    return RedirectResponse(path + (separator + urlencode(params) if params else ""), status_code=303)
 
 
 def same_origin(request: Request) -> bool:

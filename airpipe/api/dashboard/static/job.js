@@ -1,5 +1,5 @@
 // Follows a running job without reloading the page: new log lines by polling the API's
-// jobs/logs/list with afterId, and the job's status with jobs/get; when the job ends the page
+// jobs/logs/list with afterId, the job's status and its attempt's records and bytes with jobs/get; when the job ends the page
 // reloads once to show its final attempts and stats. (With JavaScript off, a meta refresh in a
 // <noscript> reloads the page instead.) Same origin, so the browser sends the page's Basic credentials.
 (function () {
@@ -43,6 +43,28 @@
     if (atBottom) logs.scrollTop = logs.scrollHeight;
   }
 
+  function size(count) {
+    var units = ["B", "kB", "MB", "GB"];
+    for (var i = 0; i < units.length; i++) {
+      if (count < 1000) return i === 0 ? count.toFixed(0) + " B" : count.toFixed(1) + " " + units[i];
+      count /= 1000;
+    }
+    return count.toFixed(1) + " TB";
+  }
+
+  // the running attempt's records and bytes so far, as the page renders them
+  function showStats(number, attempt) {
+    var stats = attempt.totalStats || {};
+    var records = attempt.recordsSynced !== undefined ? attempt.recordsSynced : stats.recordsEmitted;
+    var bytes = attempt.bytesSynced !== undefined ? attempt.bytesSynced : stats.bytesEmitted;
+    var recordsCell = document.querySelector('td.records[data-attempt="' + number + '"]');
+    var bytesCell = document.querySelector('td.bytes[data-attempt="' + number + '"]');
+    if (recordsCell && records !== undefined) {
+      recordsCell.textContent = records + (stats.estimatedRecords ? " / ~" + stats.estimatedRecords : "");
+    }
+    if (bytesCell && bytes !== undefined) bytesCell.textContent = size(bytes);
+  }
+
   function tick() {
     var body = { jobId: jobId, pageSize: 1000 };
     if (afterId !== null) body.afterId = afterId;
@@ -61,6 +83,13 @@
             badge.textContent = status;
             statusCell.appendChild(badge);
           }
+          var table = document.getElementById("attempts");
+          var known = table ? Number(table.dataset.count) : 0;
+          if (info.attempts.length !== known) {
+            window.location.reload(); // a new attempt: show it whole
+            return null;
+          }
+          if (known) showStats(known, info.attempts[known - 1].attempt);
           if (FINAL.indexOf(status) >= 0) {
             window.location.reload();
             return null;
