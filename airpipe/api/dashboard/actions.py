@@ -131,9 +131,7 @@ async def create_connection_action(request: Request) -> Response:
 
 async def _workspace(request: Request, values: dict[str, str]) -> tuple[Any, list[Any]]:
     """The workspace a form was for (its hidden ``workspace`` input)."""
-    scope = dict(request.scope)
-    scope["query_string"] = f"workspace={values.get('workspace', '')}".encode() if values.get("workspace") else b""
-    return await workspace_of(Request(scope))
+    return await workspace_of(request, values.get("workspace") or None)
 
 
 def _back(values: dict[str, str], default: str) -> str:

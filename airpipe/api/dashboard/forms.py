@@ -93,8 +93,7 @@ def _typed(kind: str, raw: str) -> Any:
         if kind == "integer":
             return int(raw)
         if kind == "number":
-            number = float(raw)
-            return int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
+            return int(raw) if raw.lstrip("-").isdigit() else float(raw)
         if kind == "json":
             return json.loads(raw)
     except ValueError:

@@ -171,10 +171,11 @@ def path_int(request: Request, name: str, resource: str) -> int:
     return int(raw)
 
 
-async def workspace_of(request: Request) -> tuple[WorkspaceRead, list[WorkspaceRead]]:
-    """The workspace a page shows (``?workspace=<id>``, else the first) and all of them, for the menu."""
+async def workspace_of(request: Request, wanted: str | None = None) -> tuple[WorkspaceRead, list[WorkspaceRead]]:
+    """The workspace a page shows (``wanted``, else ``?workspace=<id>``, else the first) and all of
+    them, for the menu."""
     every = (await call(workspaces.list_workspaces, None)).workspaces
-    wanted = request.query_params.get("workspace")
+    wanted = wanted or request.query_params.get("workspace")
     for workspace in every:
         if str(workspace.workspace_id) == wanted:
             return workspace, every
