@@ -12,6 +12,7 @@ Skipped when Chromium, chromedriver or selenium is missing, except in CI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,11 +49,11 @@ class Server:
             return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("dashboard")
+@contextlib.contextmanager
+def serving(directory: Path, **variables: str) -> Iterator[Server]:
+    """A real `airpipe serve` on a free port (``variables``: AIRPIPE_* settings), stopped at the end."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")} | variables
     command = [sys.executable, "-m", "airpipe.cli", "serve", "--port", str(port), "--data-dir", str(directory / "data")]
     with (directory / "serve.log").open("wb") as log:
         # a session of its own: the connectors of a sync still running at the end are stopped with it
@@ -68,6 +69,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(15)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("dashboard")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +266,18 @@ def test_pages_read_with_javascript_off(server: Server) -> None:
     with urllib.request.urlopen(server.url + "/", timeout=10) as response:
         page = response.read().decode()
     assert "shop to files" in page and "<script" not in page
+
+
+def test_the_dashboard_behind_basic_auth(browser: Any, tmp_path: Path) -> None:
+    """With a password set, the browser asks for it (401 with WWW-Authenticate); given once, it is
+    sent with every page, form and the pages' own API calls."""
+    with serving(tmp_path, AIRPIPE_BASIC_AUTH_PASSWORD="open sesame") as guarded:
+        browser.get(guarded.url + "/")
+        assert "Connections" not in browser.page_source
+        host = guarded.url.removeprefix("http://")
+        browser.get(f"http://ada:wrong@{host}/")
+        assert "Connections" not in browser.page_source
+        browser.get(f"http://airbyte:open%20sesame@{host}/ui/workspaces")  # the browser keeps them for the site
+        create_actor(browser, guarded, "sources", FAKER, "guarded shop", {"count": "10"})
+        fetch = "var done = arguments[arguments.length - 1]; fetch('/api/v1/jobs/logs/list', {method: 'POST', body: '{\"jobId\": 1}'})"
+        assert browser.execute_async_script(fetch + ".then(function (r) { done(r.status); })") in (200, 404)  # not 401
