@@ -10,7 +10,7 @@ SPEC = {
     "required": ["host", "mode"],
     "properties": {
         "port": {"type": "integer", "default": 5432, "order": 1},
-        "host": {"type": "string", "title": "Host", "description": "where", "order": 0},
+        "host": {"type": "string", "title": "Host", "description": "where", "examples": ["db.internal"], "order": 0},
         "password": {"type": "string", "airbyte_secret": True, "default": "never shown", "order": 2},
         "ratio": {"type": "number", "order": 3},
         "verbose": {"type": "boolean", "default": True, "order": 4},
@@ -33,6 +33,7 @@ def test_each_property_becomes_a_field_of_its_kind_in_the_spec_order() -> None:
     ]
     by_name = {f.name: f for f in fields}
     assert by_name["host"].title == "Host" and by_name["host"].description == "where"
+    assert by_name["host"].placeholder == "db.internal" and by_name["port"].placeholder == ""
     assert by_name["port"].title == "port" and by_name["port"].value == "5432"
     assert by_name["password"].value == ""  # a secret's default is never put in the page
     assert by_name["verbose"].value == "true"

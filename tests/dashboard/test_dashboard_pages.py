@@ -163,9 +163,11 @@ def test_sources_show_masked_configs_and_a_check_button(ui: TestClient) -> None:
     }
     spec_form = ui.get(f"/ui/sources/new?definition={registry.POSTGRES_SOURCE.id}").text
     assert '<input type="password" id="config.password" name="config.password"' in spec_form
+    assert '<input type="text" id="config.host" name="config.host" value="" required>' in spec_form
     assert '<select id="config.ssl_mode" name="config.ssl_mode">' in spec_form
     assert 'name="config.port" value="5432"' in spec_form  # the spec's default
     assert 'placeholder="JSON">[&#34;public&#34;]</textarea>' in spec_form  # an array: JSON
+    assert 'value="5432" placeholder="5432">' in spec_form
     post(ui, "/ui/sources/new", form)
     page = ui.get("/ui/sources").text
     assert "hunter2-secret" not in page

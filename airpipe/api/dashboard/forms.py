@@ -27,6 +27,7 @@ class Field:
     description: str = ""
     options: list[str] = field(default_factory=list)
     value: str = ""  # as the input shows it
+    placeholder: str = ""  # the spec's first example
     error: str = ""
 
     @property
@@ -52,6 +53,7 @@ def fields(spec: dict[str, Any], values: dict[str, str] | None = None) -> list[F
             required=name in required,
             description=str(schema.get("description") or ""),
             options=[str(option) for option in schema.get("enum") or []],
+            placeholder=_example(schema),
         )
         if values is not None:
             shown.value = values.get(shown.input_name, "")
@@ -60,6 +62,13 @@ def fields(spec: dict[str, Any], values: dict[str, str] | None = None) -> list[F
             shown.value = json.dumps(default) if kind == "json" else str(default).lower() if kind == "boolean" else str(default)
         result.append(shown)
     return result
+
+
+def _example(schema: dict[str, Any]) -> str:
+    examples = schema.get("examples")
+    if not isinstance(examples, list) or not examples or schema.get("airbyte_secret") is True:
+        return ""
+    return examples[0] if isinstance(examples[0], str) else json.dumps(examples[0])
 
 
 def _kind(schema: dict[str, Any]) -> str:
