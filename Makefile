@@ -14,11 +14,15 @@ $(BIN)/airpipe: setup.cfg setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(BIN)/airpipe ## Create .venv and install airpipe with its test tools (and bubblewrap, as root on Debian)
+install: $(BIN)/airpipe ## Create .venv and install airpipe with its test tools (and bubblewrap, chromium, chromedriver, as root on Debian)
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; }; } || \
 	  echo "note: bubblewrap (bwrap) is not installed: connectors run without a sandbox (see AIRPIPE_SANDBOX)"
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }; }; } || \
+	  echo "note: chromium and chromium-driver are not installed: the dashboard's browser tests skip"
 
 serve: install ## Serve the API on 127.0.0.1:8000 (embedded: SQLite + in-process worker)
 	$(BIN)/airpipe serve

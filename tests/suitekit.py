@@ -7,6 +7,7 @@ Import it as ``suitekit`` from any test module: pytest puts ``tests/`` on sys.pa
 from __future__ import annotations
 
 import base64
+import os
 import socket
 import threading
 import time
@@ -95,3 +96,18 @@ def users_catalog(sync_mode: str = "full_refresh", destination_sync_mode: str = 
 def basic(credentials: str) -> dict[str, str]:
     """The header of HTTP Basic credentials ``user:password``."""
     return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+# MISSING TOOLS
+
+REQUIRE_SERVICES = os.environ.get("AIRPIPE_TEST_REQUIRE_SERVICES") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip a test that needs ``what``, which is not here; fail instead in CI
+    (AIRPIPE_TEST_REQUIRE_SERVICES=1), where everything must be installed."""
+    import pytest
+
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} and AIRPIPE_TEST_REQUIRE_SERVICES=1")
+    pytest.skip(what)

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from airpipe import services
+from airpipe.api import dashboard
 from airpipe.api.auth import AuthMiddleware
 from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
@@ -73,7 +74,10 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
         assert settings.basic_auth_password is not None
         middleware.append(Middleware(AuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
     app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
+    # the dashboard's routes come after the API's: the TableRouter finds the API's plain paths in
+    # its dict first, and only what it does not hold (the pages, by pattern) takes Starlette's way
     routes = build_routes(openapi, settings.max_body_bytes) + public_routes(settings.max_body_bytes)
     routes.append(Route("/api/public/v1/openapi", public_openapi, methods=["GET"]))
+    routes += dashboard.routes()
     app.router = TableRouter(routes, lifespan=lifespan)
     return app

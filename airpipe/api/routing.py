@@ -183,3 +183,9 @@ class TableRouter(Router):
                 await route.handle(scope, receive, send)
                 return
         await super().app(scope, receive, send)
+
+
+async def run_service(service: Callable[..., Any], payload: Any = None) -> Any:
+    """One service call in a worker thread inside a connection context, as an operation makes it:
+    the dashboard's pages and form actions call services this way (they are not operations)."""
+    return await run_in_threadpool(_call, service, payload)

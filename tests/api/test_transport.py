@@ -191,7 +191,9 @@ def _value(info: msgspec.inspect.Type) -> Any:
         return _value(next(t for t in info.types if not isinstance(t, (i.NoneType, i.UnsetType))))
     if isinstance(info, i.EnumType):
         return next(iter(info.cls)).value
-    simple = {i.UUIDType: UNKNOWN_ID, i.StrType: "x", i.IntType: 1, i.FloatType: 1.0, i.BoolType: False, i.DictType: {}, i.ListType: []}
+    if isinstance(info, i.ListType):  # as many items as the list must have
+        return [_value(info.item_type) for _ in range(info.min_length or 0)]
+    simple = {i.UUIDType: UNKNOWN_ID, i.StrType: "x", i.IntType: 1, i.FloatType: 1.0, i.BoolType: False, i.DictType: {}}
     return simple.get(type(info))
 
 
@@ -366,6 +368,50 @@ def test_auth_covers_every_other_path(auth_client: TestClient) -> None:
     others += [("GET", f"{PREFIX}/openapi")]
     for method, path in others:
         assert auth_client.request(method, path).status_code == 401, path
+
+
+#: the dashboard's pages and form actions, one of each route and its static files
+DASHBOARD = [
+    ("GET", "/"),
+    ("GET", "/ui/workspaces"),
+    ("GET", "/ui/connections/new"),
+    ("POST", "/ui/connections/new"),
+    ("GET", f"/ui/connections/{UNKNOWN_ID}"),
+    ("POST", f"/ui/connections/{UNKNOWN_ID}/sync"),
+    ("POST", f"/ui/connections/{UNKNOWN_ID}/status"),
+    ("POST", f"/ui/connections/{UNKNOWN_ID}/cancel"),
+    ("GET", "/ui/jobs/1"),
+    ("POST", "/ui/jobs/1/cancel"),
+    ("GET", "/ui/sources"),
+    ("GET", "/ui/destinations/new"),
+    ("POST", "/ui/sources/new"),
+    ("POST", f"/ui/destinations/{UNKNOWN_ID}/check"),
+    ("GET", "/ui/static/dashboard.css"),
+    ("GET", "/ui/static/job.js"),
+    ("GET", "/ui/nothing"),
+]
+
+
+def test_auth_covers_the_dashboard(auth_client: TestClient) -> None:
+    from starlette.routing import Match
+
+    from airpipe.api.dashboard import routes
+
+    for route in routes():  # a new page or action must join DASHBOARD
+        scopes = [{"type": "http", "path": path, "method": method, "root_path": ""} for method, path in DASHBOARD]
+        assert any(route.matches(scope)[0] == Match.FULL for scope in scopes), route
+    for method, path in DASHBOARD:
+        for case, headers in REFUSED.items():
+            response = auth_client.request(method, path, headers=headers, follow_redirects=False)
+            assert response.status_code == 401, (method, path, case)
+            assert response.headers["www-authenticate"].startswith("Basic"), path  # the browser asks for credentials
+
+
+def test_the_dashboard_answers_the_right_credentials(auth_client: TestClient) -> None:
+    response = auth_client.get("/", headers=basic("ada:open sesame"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert auth_client.get("/ui/static/dashboard.css", headers=basic("ada:open sesame")).status_code == 200
 
 
 def test_health_is_open_without_credentials(auth_client: TestClient) -> None:
