@@ -47,6 +47,8 @@ AIRBYTE_OPERATION_IDS = {
     "alerts/rules.delete": "deleteAlertRule",
     "alerts.list": "listAlerts",
     "alerts/events.list": "listAlertEvents",
+    "sources.read_sample": "readSourceSample",
+    "scheduler/sources.read_sample": "executeSourceReadSample",
     "connections/streams.list": "listConnectionStreams",
     "connections/streams.update": "updateConnectionStreams",
     "connections/streams.incremental_fields": "listStreamIncrementalFields",
@@ -205,7 +207,7 @@ def _waits_for_job(operation: Operation) -> bool:
     resource = operation.resource.rsplit("/", 1)[-1]
     return (
         operation.resource.startswith("scheduler/")
-        or operation.verb.startswith(("check_connection", "discover_schema"))
+        or operation.verb.startswith(("check_connection", "discover_schema", "read_sample"))
         or resource.endswith("_specifications")
         or (resource in ("sources", "destinations") and operation.verb in ("create", "update", "recreate"))
     )

@@ -83,6 +83,7 @@ OPERATIONS: list[Operation] = [
     op("sources", "check_connection", a.SourceIdRequestBody, actors.check_source, a.CheckConnectionRead, "Check connection to the source"),
     op("sources", "check_connection_for_update", a.SourceUpdate, actors.check_source_for_update, a.CheckConnectionRead, "Check connection for a proposed update to a source"),
     op("sources", "discover_schema", a.SourceIdRequestBody, actors.discover_source_schema, a.SourceDiscoverSchemaRead, "Discover the schema of the source"),
+    op("sources", "read_sample", a.SourceSampleRequest, actors.read_source_sample, a.SourceSampleRead, "A few records of one stream, read now and never kept"),
     # DESTINATION DEFINITION
     op("destination_definitions", "create", d.DestinationDefinitionCreate, definitions.create_destination_definition, d.DestinationDefinitionRead, "Creates a destinationsDefinition"),
     op("destination_definitions", "update", d.DestinationDefinitionUpdate, definitions.update_destination_definition, d.DestinationDefinitionRead, "Update destinationDefinition"),
@@ -119,6 +120,7 @@ OPERATIONS: list[Operation] = [
     # SCHEDULER (unsaved configs)
     op("scheduler/sources", "check_connection", a.SourceCoreConfig, actors.check_source_config, a.CheckConnectionRead, "Run check connection for a given source configuration"),
     op("scheduler/sources", "discover_schema", a.SourceCoreConfig, actors.discover_source_config_schema, a.SourceDiscoverSchemaRead, "Run discover schema for a given source configuration"),
+    op("scheduler/sources", "read_sample", a.SourceCoreSampleRequest, actors.read_config_sample, a.SourceSampleRead, "A few records of one stream of an unsaved source configuration"),
     op("scheduler/destinations", "check_connection", a.DestinationCoreConfig, actors.check_destination_config, a.CheckConnectionRead, "Run check connection for a given destination configuration"),
     # JOBS
     op("jobs", "list", j.JobListRequestBody, jobs.list_jobs, j.JobReadList, "Returns recent jobs for a connection, newest first"),

@@ -50,6 +50,16 @@ class EncryptedJSONField(JSONField):
             raise RuntimeError("a stored secret cannot be decrypted: AIRPIPE_SECRET_KEY is not the key it was written with") from None
 
 
+def seal(value: Any) -> str:
+    """``value`` as JSON, encrypted: for data that must pass through a store it may not rest in
+    readable (a source's sample records on their way back through the queue)."""
+    return _fernet().encrypt(_encode(value)).decode()
+
+
+def unseal(token: str) -> Any:
+    return _decode(_fernet().decrypt(token.encode()))
+
+
 def _fernet() -> Fernet:
     if _cipher.fernet is None:
         raise RuntimeError("no secret key bound: call airpipe.models.crypto.use_key() at start-up")

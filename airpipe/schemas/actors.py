@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any
+
+import msgspec
 
 from airpipe.schemas.base import Base, CheckConnectionStatus, ConnectorConfig, Name
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
@@ -112,3 +115,35 @@ class DestinationReadList(Base):
 class CheckConnectionRead(Base):
     status: CheckConnectionStatus
     message: str | None = None
+
+
+# SAMPLES: a few records of one stream, read now, answered and never kept
+
+SampleSize = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+SampleSeconds = Annotated[float, msgspec.Meta(gt=0, le=300)]
+
+
+class SourceSampleRequest(Base, kw_only=True):
+    source_id: uuid.UUID
+    stream_name: str
+    stream_namespace: str | None = None
+    limit: SampleSize = 10
+    #: the source is stopped after this long, with the records read by then
+    timeout_seconds: SampleSeconds = 10.0
+
+
+class SourceCoreSampleRequest(Base, kw_only=True):
+    """An unsaved source's sample (``scheduler/sources/read_sample``)."""
+
+    source_definition_id: uuid.UUID
+    connection_configuration: ConnectorConfig
+    stream_name: str
+    stream_namespace: str | None = None
+    limit: SampleSize = 10
+    timeout_seconds: SampleSeconds = 10.0
+
+
+class SourceSampleRead(Base, kw_only=True):
+    stream_name: str
+    stream_namespace: str | None = None
+    records: list[dict[str, Any]]

@@ -45,6 +45,7 @@ class JobConfigType(enum.Enum):
     get_spec = "get_spec"
     sync = "sync"
     reset_connection = "reset_connection"
+    read_sample = "read_sample"  # airpipe's: sources/read_sample (its records are never kept)
 
 
 class ConnectionStatus(enum.Enum):

@@ -20,16 +20,19 @@ from airpipe.schemas.actors import (
     DestinationRecreate,
     DestinationUpdate,
     SourceCoreConfig,
+    SourceCoreSampleRequest,
     SourceCreate,
     SourceDiscoverSchemaRead,
     SourceIdRequestBody,
     SourceRead,
     SourceReadList,
     SourceRecreate,
+    SourceSampleRead,
+    SourceSampleRequest,
     SourceUpdate,
 )
-from airpipe.schemas.base import CheckConnectionStatus
-from airpipe.schemas.catalog import AirbyteCatalog
+from airpipe.schemas.base import CheckConnectionStatus, DestinationSyncMode, SyncMode
+from airpipe.schemas.catalog import AirbyteCatalog, AirbyteStreamAndConfiguration, AirbyteStreamConfiguration
 from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import catalogs, definitions, scheduler
 from airpipe.services.converters import destination_read, source_read
@@ -37,7 +40,7 @@ from airpipe.services.paging import paged
 from airpipe.services.secrets import keep_masked, secret_values
 from airpipe.services.validation import validate_config
 from airpipe.services.workspaces import get_workspace_model
-from airpipe.worker.job_configs import ConnectorJob
+from airpipe.worker.job_configs import ConnectorJob, SampleJob
 
 _CHECK_JOB = {SOURCE: "check_connection_source", DESTINATION: "check_connection_destination"}
 
@@ -269,3 +272,49 @@ def check_destination_config(request: DestinationCoreConfig) -> CheckConnectionR
     definition = definitions.get_definition(DESTINATION, request.destination_definition_id)
     validate_config(request.connection_configuration, definitions.specification(definition))
     return _check(DESTINATION, definition.id, definition, request.connection_configuration)
+
+
+# SAMPLES
+
+
+def read_source_sample(request: SourceSampleRequest) -> SourceSampleRead:
+    """Up to ``limit`` records of one stream of a saved source, from its catalog discovered last."""
+    source = get_actor(SOURCE, request.source_id)
+    catalog = source_catalog(source)
+    return _sample(source.definition, source.configuration, source.id, catalog, request)
+
+
+def read_config_sample(request: SourceCoreSampleRequest) -> SourceSampleRead:
+    """The same for an unsaved source config: validated, discovered, then sampled."""
+    definition = definitions.get_definition(SOURCE, request.source_definition_id)
+    validate_config(request.connection_configuration, definitions.specification(definition))
+    discovered = discover(definition, request.connection_configuration, definition.id).catalog
+    assert discovered is not None  # a discover always answers with one
+    return _sample(definition, request.connection_configuration, definition.id, discovered, request)
+
+
+SampleRequest = SourceSampleRequest | SourceCoreSampleRequest
+
+
+def _sample(definition: Any, config: dict[str, Any], scope: uuid.UUID, catalog: AirbyteCatalog, request: SampleRequest) -> SourceSampleRead:
+    wanted = (request.stream_name, request.stream_namespace)
+    found = next((item.stream for item in catalog.streams if (item.stream.name, item.stream.namespace) == wanted), None)
+    if found is None:
+        raise InvalidInput.field("$.streamName", "the source has no such stream (sources/discover_schema lists them)", request.stream_name)
+    stream = catalogs.configured_streams(AirbyteCatalog(streams=[_selected(found)]))[0].stream
+    job = SampleJob(
+        image=scheduler.image(definition),
+        config=config,
+        stream=stream,
+        limit=request.limit,
+        seconds=request.timeout_seconds,
+        secrets=secret_values(config, definitions.specification(definition)),
+    )
+    records = scheduler.run_sample_job(str(scope), job)
+    return SourceSampleRead(stream_name=found.name, stream_namespace=found.namespace, records=records)
+
+
+def _selected(stream: Any) -> Any:
+
+    config = AirbyteStreamConfiguration(sync_mode=SyncMode.full_refresh, destination_sync_mode=DestinationSyncMode.append)
+    return AirbyteStreamAndConfiguration(stream=stream, config=config)

@@ -9,14 +9,16 @@ from typing import Any
 
 import msgspec
 import peewee
+from huey.exceptions import ResultTimeout as HueyTimeout
 
 from airpipe.errors import OUTAGES, InvalidInput, JobTimeout, NoWorker
 from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, record_event, transaction
+from airpipe.models.crypto import unseal
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.services import catalogs, options
 from airpipe.services.secrets import secret_values
 from airpipe.worker import job_configs, runner, tasks
-from airpipe.worker.job_configs import ConnectorJob, Endpoint, Image, SyncJob
+from airpipe.worker.job_configs import ConnectorJob, Endpoint, Image, SampleJob, SyncJob
 from airpipe.worker.watch import live_workers
 
 logger = logging.getLogger("airpipe")
@@ -49,6 +51,29 @@ _VERBS = {
     "check_connection_destination": "check the destination",
     "discover_schema": "discover the schema",
 }
+
+
+def run_sample_job(scope: str, config: SampleJob) -> list[dict[str, Any]]:
+    """Run a read_sample job on a worker and wait for its records, which come back through the
+    queue's result store (sealed), not the job row: they are never kept. ``JobTimeout`` if it
+    does not answer in time; ``InvalidInput`` with the connector's reason if it failed."""
+    if options.workers_required and live_workers(options.worker_liveness) == 0:
+        raise NoWorker("no worker is running to read a sample: start `airpipe worker`")
+    job = _create_job("read_sample", scope, config)
+    try:
+        result = tasks.run_sample(job.id)
+        # the job's own limit, and then some for starting the connector and the queue's delay
+        sealed = result.get(blocking=True, timeout=config.seconds + options.job_wait_timeout, backoff=1.5, max_delay=0.5)
+    except HueyTimeout:
+        abandon(job.id)
+        raise JobTimeout(f"read_sample job {job.id} did not finish in time; its logs are in jobs/get") from None
+    except BaseException:
+        abandon(job.id)
+        raise
+    if sealed is None:
+        raise InvalidInput(f"Reading a sample failed: {failure_message(Job.get_by_id(job.id))} (job {job.id})")
+    records: list[dict[str, Any]] = unseal(sealed)
+    return records
 
 
 def wait_for(job_id: int, timeout: float) -> Job:
@@ -147,7 +172,7 @@ def sync_config(connection: Connection, *, only: set[StreamKey] | None = None, f
     )
 
 
-def _create_job(config_type: str, scope: str, config: ConnectorJob | SyncJob) -> Job:
+def _create_job(config_type: str, scope: str, config: ConnectorJob | SyncJob | SampleJob) -> Job:
     # Every job is born with its first attempt, so a client polling a pending job already sees
     # one entry in `attempts` (CONTRACT.md); the worker that claims the job runs that attempt.
     with transaction():

@@ -96,18 +96,31 @@ class SyncJob(msgspec.Struct, kw_only=True):
     fresh: bool = False
 
 
+class SampleJob(msgspec.Struct, kw_only=True):
+    """A read_sample job: up to ``limit`` records of one stream of a source, within ``seconds``,
+    handed back to the caller and never stored."""
+
+    image: Image
+    config: dict[str, Any]
+    stream: dict[str, Any]  # the AirbyteStream, as the source's catalog has it
+    limit: int
+    seconds: float
+    secrets: list[str] = []
+
+
 #: the config Struct of each job config type
-CONFIGS: dict[str, type[ConnectorJob] | type[SyncJob]] = {
+CONFIGS: dict[str, type[ConnectorJob] | type[SyncJob] | type[SampleJob]] = {
     "get_spec": ConnectorJob,
     "check_connection_source": ConnectorJob,
     "check_connection_destination": ConnectorJob,
     "discover_schema": ConnectorJob,
     "sync": SyncJob,
     "reset_connection": SyncJob,
+    "read_sample": SampleJob,
 }
 
 
-def decode(config_type: str, stored: Any) -> ConnectorJob | SyncJob:
+def decode(config_type: str, stored: Any) -> ConnectorJob | SyncJob | SampleJob:
     """The config of a job of ``config_type``, from what its row holds; BadJobConfig if it does
     not fit (the message names the field: ``Expected `str`, got `int` - at `$.source.image.tag```)."""
     kind = CONFIGS.get(config_type)
@@ -119,7 +132,7 @@ def decode(config_type: str, stored: Any) -> ConnectorJob | SyncJob:
         raise BadJobConfig(f"the {config_type} job's stored config does not fit: {exc}") from None
 
 
-def stored(config: ConnectorJob | SyncJob) -> dict[str, Any]:
+def stored(config: ConnectorJob | SyncJob | SampleJob) -> dict[str, Any]:
     """What the job row holds: plain JSON values, with the keys job rows have always had."""
     result: dict[str, Any] = msgspec.to_builtins(config)
     return result

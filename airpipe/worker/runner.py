@@ -41,9 +41,9 @@ from airpipe.models import (
     record_event,
     transaction,
 )
-from airpipe.worker import alerts, checkpoints, job_configs, notifications, sync
+from airpipe.worker import alerts, checkpoints, job_configs, notifications, sampling, sync
 from airpipe.worker.attempt_log import AttemptLog
-from airpipe.worker.job_configs import ConnectorJob, Image, SyncJob
+from airpipe.worker.job_configs import ConnectorJob, Image, SampleJob, SyncJob
 from airpipe.worker.queue import runner_options
 
 logger = logging.getLogger("airpipe.worker")
@@ -234,6 +234,9 @@ class Heartbeat:
 
 
 def _succeed(job: Job, attempt: Attempt, output: Any) -> None:
+    if isinstance(output, Handoff):
+        _handoffs[job.id] = output.value
+        output = None
     timestamp = now()
     with transaction():
         if Attempt.update(status="succeeded", ended_at=timestamp, updated_at=timestamp, lease_expires_at=None).where(
@@ -400,6 +403,27 @@ def _reset(config: SyncJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
     return None
 
 
+class Handoff(msgspec.Struct):
+    """A handler's output for its caller only: the job succeeds with no output stored, and the
+    task that ran it takes the value (``take_handoff``) to answer with."""
+
+    value: Any
+
+
+#: job id -> what its handler handed off, until the task that ran it takes it (same process)
+_handoffs: dict[int, Any] = {}
+
+
+def take_handoff(job_id: int) -> Any:
+    return _handoffs.pop(job_id, None)
+
+
+def _read_sample(config: SampleJob, job: Job, attempt: Attempt, log: AttemptLog) -> Any:
+    records = sampling.read_sample(launcher(config.image, log), config)
+    log.info(f"read {len(records)} sample records of stream {config.stream['name']} (handed back, not kept)")
+    return Handoff(records)
+
+
 HANDLERS: dict[str, Callable[[Any, Job, Attempt, AttemptLog], Any]] = {
     "get_spec": _get_spec,
     "check_connection_source": _check,
@@ -407,4 +431,5 @@ HANDLERS: dict[str, Callable[[Any, Job, Attempt, AttemptLog], Any]] = {
     "discover_schema": _discover,
     "sync": _sync,
     "reset_connection": _reset,
+    "read_sample": _read_sample,
 }

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from huey import crontab
 
 from airpipe.errors import OUTAGES
+from airpipe.models.crypto import seal
 from airpipe.worker import notifications, runner
 from airpipe.worker.queue import huey, runner_options
 from airpipe.worker.watch import Watch
@@ -25,6 +26,15 @@ def run_job(job_id: int) -> None:
     if delay is not None:
         run_job.schedule(args=(job_id,), delay=delay)
     _send_notifications()  # what the job's end announced
+
+
+@huey.task(name="airpipe.run_sample")
+def run_sample(job_id: int) -> str | None:
+    """A read_sample job; answers its records sealed (encrypted), as they wait in the queue's
+    result store for the API to take them (huey deletes a result once it is read)."""
+    runner.run_job(job_id)
+    records = runner.take_handoff(job_id)
+    return None if records is None else seal(records)
 
 
 @huey.task(name="airpipe.send_notifications")

@@ -138,3 +138,9 @@ def test_mistakes_exit_1_with_the_reason(server: Server, connection: dict[str, A
         text=True,
     )
     assert down.returncode == 1 and "is `airpipe serve` running?" in down.stderr
+
+
+def test_a_sample_comes_back_through_the_queue_of_a_real_server(server: Server, connection: dict[str, Any]) -> None:
+    """The sample's records travel back through the embedded queue's result store (sealed), not the database."""
+    sample = server.post("sources/read_sample", {"sourceId": connection["sourceId"], "streamName": "users", "limit": 4})
+    assert [r["id"] for r in sample["records"]] == [1, 2, 3, 4]
