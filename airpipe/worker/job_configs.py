@@ -135,4 +135,12 @@ def decode(config_type: str, stored: Any) -> ConnectorJob | SyncJob | SampleJob:
 def stored(config: ConnectorJob | SyncJob | SampleJob) -> dict[str, Any]:
     """What the job row holds: plain JSON values, with the keys job rows have always had."""
     result: dict[str, Any] = msgspec.to_builtins(config)
+    for flag in _LATER_FLAGS:
+        if result.get(flag) is False:
+            del result[flag]
     return result
+
+
+#: flags added later, stored only when set: a row without one reads as False, and a job's row
+#: keeps the keys job rows have always had
+_LATER_FLAGS = ("partial", "fresh")
