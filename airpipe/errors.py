@@ -5,6 +5,7 @@
   * InvalidInput               422, a request or a connector config that fails validation
   * Conflict                   409, a valid request the resource's state forbids
   * Unauthorized               401, missing or wrong credentials
+  * Forbidden                  403, credentials whose scopes do not cover the operation
   * JobTimeout                 504, a synchronous job (check, discover, spec) took too long
   * PayloadTooLarge            413, a request body over AIRPIPE_MAX_BODY_BYTES
   * NoWorker                   503, a job must run now and no worker process is alive
@@ -66,6 +67,10 @@ class Conflict(AirpipeError):
 
 class Unauthorized(AirpipeError):
     status_code = 401
+
+
+class Forbidden(AirpipeError):
+    status_code = 403
 
 
 class JobTimeout(AirpipeError):

@@ -20,7 +20,7 @@ from airpipe.api.errors import EXCEPTION_HANDLERS
 from airpipe.api.openapi import spec_bytes
 from airpipe.api.public_openapi import public_spec_bytes
 from airpipe.api.public_routing import public_routes
-from airpipe.api.routing import TableRouter, build_routes, close_loop_connection
+from airpipe.api.routing import TableRouter, authorize_read, build_routes, close_loop_connection
 from airpipe.services import bootstrap, schedules
 from airpipe.settings import Settings
 from airpipe.worker import queue, tasks
@@ -44,10 +44,12 @@ def prepare(settings: Settings) -> None:
 
 
 async def openapi(request: Request) -> Response:
+    await authorize_read(request.url.path)
     return Response(spec_bytes(), media_type="application/json")
 
 
 async def public_openapi(request: Request) -> Response:
+    await authorize_read(request.url.path)
     return Response(public_spec_bytes(), media_type="application/json")
 
 
@@ -69,10 +71,8 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
             if watch is not None:
                 tasks.stop_watch()
 
-    middleware = []
-    if settings.auth_enabled:
-        assert settings.basic_auth_password is not None
-        middleware.append(Middleware(AuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password))
+    # always: without a password (loopback only) a request may still bring an API key, whose scopes count
+    middleware = [Middleware(AuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password)]
     app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
     # the dashboard's routes come after the API's: the TableRouter finds the API's plain paths in
     # its dict first, and only what it does not hold (the pages, by pattern) takes Starlette's way

@@ -192,6 +192,7 @@ def error_responses(components: dict[str, Any]) -> dict[str, Any]:
     retry_after = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
     return {
         "Unauthorized": _error("Missing or wrong credentials.", KnownExceptionInfo, components, www_authenticate),
+        "Forbidden": _error("The API key's scopes do not cover this operation (x-airpipe-scope).", KnownExceptionInfo, components),
         "NotFound": _error("Object with given id was not found.", KnownExceptionInfo, components),
         "Conflict": _error("The object's state does not allow this operation.", KnownExceptionInfo, components),
         "InvalidInput": _error("Input failed validation.", InvalidInputExceptionInfo, components),
@@ -215,6 +216,7 @@ def _waits_for_job(operation: Operation) -> bool:
 
 def _post(operation: Operation, refs: dict[type, dict[str, Any]], components: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"tags": [tag(operation)], "summary": operation.summary, "operationId": operation_id(operation)}
+    spec["x-airpipe-scope"] = operation.scope
     if operation.request is not None:
         # a body whose every field is optional may be left out (`workspaces/list` is sent bare)
         required = any(f.required for f in msgspec.structs.fields(operation.request))
@@ -223,7 +225,8 @@ def _post(operation: Operation, refs: dict[type, dict[str, Any]], components: di
         responses: dict[str, Any] = {"204": {"description": "The resource was deleted successfully."}}
     else:
         responses = {"200": {"description": "Successful operation", "content": json_content(refs[operation.response], components)}}
-    errors = [("401", "Unauthorized"), ("404", "NotFound"), ("409", "Conflict"), ("422", "InvalidInput"), ("500", "InternalError")]
+    errors = [("401", "Unauthorized"), ("403", "Forbidden"), ("404", "NotFound"), ("409", "Conflict"), ("422", "InvalidInput")]
+    errors.append(("500", "InternalError"))
     if operation.request is not None:
         errors.append(("413", "PayloadTooLarge"))
     errors.append(("503", "Unavailable"))
@@ -246,6 +249,7 @@ def _get(path: str, response: dict[str, Any], components: dict[str, Any]) -> dic
         spec["responses"]["503"] = {"description": down, "content": json_content(response, components)}
     if secured:
         spec["responses"]["401"] = {"$ref": "#/components/responses/Unauthorized"}
+        spec["responses"]["403"] = {"$ref": "#/components/responses/Forbidden"}
     spec["responses"]["500"] = {"$ref": "#/components/responses/InternalError"}
     return spec
 
@@ -264,6 +268,7 @@ def _metrics_operation() -> dict[str, Any]:
         "responses": {
             "200": {"description": "Successful operation", "content": text},
             "401": {"$ref": "#/components/responses/Unauthorized"},
+            "403": {"$ref": "#/components/responses/Forbidden"},
             "500": {"$ref": "#/components/responses/InternalError"},
         },
     }
@@ -296,13 +301,17 @@ def build_spec() -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "http://localhost:8000/api"}],
-        "security": [{"basicAuth": []}],
+        "security": [{"basicAuth": []}, {"apiKey": []}, {"bearerAuth": []}],
         "tags": [{"name": name} for name in tags],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
             "responses": error_responses(schemas),
-            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+            "securitySchemes": {
+                "basicAuth": {"type": "http", "scheme": "basic"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API key, or an application's token"},
+            },
         },
     }
 

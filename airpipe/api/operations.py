@@ -9,6 +9,7 @@ from typing import Any
 
 from airpipe.schemas import actors as a
 from airpipe.schemas import alerts as al
+from airpipe.schemas import api_keys as ak
 from airpipe.schemas import connections as c
 from airpipe.schemas import definitions as d
 from airpipe.schemas import jobs as j
@@ -22,6 +23,7 @@ from airpipe.schemas import workspaces as w
 from airpipe.services import (
     actors,
     alerts,
+    api_keys,
     connections,
     definitions,
     health,
@@ -53,6 +55,11 @@ class Operation:
     @property
     def name(self) -> str:
         return f"{self.resource}.{self.verb}"
+
+    @property
+    def scope(self) -> str:
+        """What an API key needs to call it: read, write or admin (see ``SCOPES``)."""
+        return SCOPES.get(self.name) or ("read" if self.verb in READ_VERBS else "write")
 
 
 op = Operation
@@ -144,6 +151,10 @@ OPERATIONS: list[Operation] = [
     op("jobs", "history", j.JobIdRequestBody, jobs.job_history, j.JobHistoryRead, "Every status change of a job and its attempts"),
     op("jobs", "list_for_workspace", j.WorkspaceJobListRequestBody, jobs.list_workspace_jobs, j.JobReadList, "A workspace's jobs, filtered, newest first"),
     op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),
+    # API KEYS
+    op("api_keys", "create", ak.ApiKeyCreate, api_keys.create_api_key, ak.ApiKeyCreated, "Create an API key (the key is shown once)"),
+    op("api_keys", "list", li.ListRequestBody, api_keys.list_api_keys, ak.ApiKeyReadList, "List API keys, masked"),
+    op("api_keys", "delete", ak.ApiKeyIdRequestBody, api_keys.delete_api_key, None, "Revoke an API key"),
     # WEB BACKEND
     op("web_backend/connections", "list", li.WorkspaceListRequestBody, web_backend.list_connections, c.WbConnectionReadList, "Returns all connections for a workspace"),
     op("web_backend/connections", "get", c.WbConnectionRequestBody, web_backend.get_connection, c.WbConnectionRead, "Get a connection"),
@@ -153,6 +164,18 @@ OPERATIONS: list[Operation] = [
     op("web_backend/destinations", "recreate", a.DestinationRecreate, actors.recreate_destination, a.DestinationRead, "Recreate a destination"),
 ]
 # fmt: on
+
+# SCOPES: what a key needs. Verbs that only look are read; the rest write; and these, which reach
+# beyond one workspace's sources, destinations and connections, admin.
+READ_VERBS = frozenset({"list", "get", "get_by_slug", "topology", "history", "list_for_workspace", "stats", "incremental_fields"})
+SCOPES = {
+    **{f"{resource}.{verb}": "admin" for resource in ("source_definitions", "destination_definitions") for verb in ("create", "update")},
+    "workspaces.create": "admin",
+    "workspaces.delete": "admin",
+    "api_keys.create": "admin",
+    "api_keys.list": "admin",
+    "api_keys.delete": "admin",
+}
 
 #: Reads answered on the event loop instead of a worker thread: each is one lookup by primary key
 #: (~0.1 ms) and never starts or waits for a job, and skipping the hop to a thread and back

@@ -38,6 +38,8 @@ def _operation(operation: PublicOperation, refs: dict[Any, dict[str, Any]], comp
     spec: dict[str, Any] = {"tags": [operation.tag], "summary": operation.summary, "operationId": operation.operation_id}
     if not operation.secured:
         spec["security"] = []
+    else:
+        spec["x-airpipe-scope"] = operation.scope
     parameters = _parameters(operation, components)
     if parameters:
         spec["parameters"] = parameters
@@ -51,7 +53,9 @@ def _operation(operation: PublicOperation, refs: dict[Any, dict[str, Any]], comp
     else:
         responses = {"200": {"description": "Successful operation", "content": json_content(refs[operation.response], components)}}
     errors = [("404", "NotFound"), ("409", "Conflict"), ("422", "InvalidInput"), ("500", "InternalError"), ("503", "Unavailable")]
-    if operation.secured or operation.body is not None:  # the token exchange answers 401 to wrong credentials
+    if operation.secured:
+        errors[:0] = [("401", "Unauthorized"), ("403", "Forbidden")]
+    elif operation.body is not None:  # the token exchange answers 401 to wrong credentials
         errors.insert(0, ("401", "Unauthorized"))
     responses.update({status: {"$ref": f"#/components/responses/{name}"} for status, name in errors})
     spec["responses"] = responses
@@ -78,13 +82,17 @@ def build_public_spec() -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": f"http://localhost:8000{PREFIX}"}],
-        "security": [{"bearerAuth": []}, {"basicAuth": []}],
+        "security": [{"bearerAuth": []}, {"apiKey": []}, {"basicAuth": []}],
         "tags": [{"name": name} for name in dict.fromkeys(o.tag for o in PUBLIC_OPERATIONS)],
         "paths": paths,
         "components": {
             "schemas": schemas,
             "responses": error_responses(schemas),
-            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}, "bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "basicAuth": {"type": "http", "scheme": "basic"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an application's token, or an API key"},
+            },
         },
     }
 

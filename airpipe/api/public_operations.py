@@ -50,6 +50,13 @@ class PublicOperation:
     def tag(self) -> str:
         return self.path.split("/")[1]
 
+    @property
+    def scope(self) -> str:
+        """What an API key needs to call it: applications are admin; reads read; the rest write."""
+        if self.tag == "applications":
+            return "admin"
+        return "read" if self.method == "GET" else "write"
+
 
 op = PublicOperation
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -14,11 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from airpipe import principal
 from airpipe.api.decoding import decode_body
 from airpipe.api.public_operations import PATH_PARAMETERS, PREFIX, PUBLIC_OPERATIONS, TOKEN_ALIASES, PublicOperation
 from airpipe.api.responses import MsgspecResponse
 from airpipe.api.routing import call_service, read_body, refuse_declared_oversize
 from airpipe.errors import InvalidInput
+from airpipe.services import access
 
 FORM = "application/x-www-form-urlencoded"
 _MISSING = re.compile(r"^Object missing required field `(\w+)`$")
@@ -73,6 +76,20 @@ def _linked(result: Any, request: Request) -> Any:
     return msgspec.structs.replace(result, **links) if links else result
 
 
+def _subject(operation: PublicOperation, args: list[Any]) -> SimpleNamespace:
+    """What a request is about, for access.authorize: its path ids (``jobId`` as ``job_id``) and
+    its body's or query's fields."""
+    fields = {_snake(name): value for name, value in zip(operation.path_parameters, args, strict=False)}
+    extra = args[len(operation.path_parameters) :]
+    if extra and isinstance(extra[0], msgspec.Struct):
+        fields.update({name: getattr(extra[0], name) for name in extra[0].__struct_fields__ if name not in fields})
+    return SimpleNamespace(**fields)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), name)
+
+
 def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
     async def endpoint(request: Request) -> Response:
         args = [_path_value(name, request.path_params[name]) for name in operation.path_parameters]
@@ -80,6 +97,10 @@ def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
             args.append(decode_query(request, operation.query))
         if operation.body is not None:
             args.append(await _decode_body(request, operation, max_body_bytes))
+        who = principal.current()
+        if operation.secured and who.scopes is not principal.EVERYTHING:  # a key: its scopes must cover this request
+            subject = _subject(operation, args)
+            await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.tag, subject)
         if operation.database:
             result = await run_in_threadpool(call_service, operation.service, *args)
         else:

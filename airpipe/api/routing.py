@@ -15,12 +15,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from airpipe import principal
 from airpipe.api.decoding import decode_body
 from airpipe.api.operations import GETS, INLINE, OPERATIONS, Operation
 from airpipe.api.responses import MsgspecResponse
 from airpipe.errors import OUTAGES, PayloadTooLarge
 from airpipe.models import db
-from airpipe.services import metrics
+from airpipe.services import access, metrics
 
 PREFIXES = ("/api", "")
 
@@ -116,6 +117,9 @@ class PostEndpoint:
                 refuse_declared_oversize(value.decode("latin-1"), self.limit)
         operation = self.operation
         payload = decode_body(await read_body(receive, self.limit), operation.request)
+        who = principal.current()
+        if who.scopes is not principal.EVERYTHING:  # a key: its scopes must cover this request
+            await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.resource, payload)
         if self.inline:
             result = _call_on_loop(operation.service, payload)
         else:
@@ -134,6 +138,7 @@ def get_endpoint(service: Callable[[], Any]) -> Callable[[Request], Any]:
     # GET services (health, debug) open a database connection only if they need one: health
     # must answer, and say so, when the database is down
     async def endpoint(request: Request) -> Response:
+        await authorize_read(request.url.path)
         result = await run_in_threadpool(service)
         return MsgspecResponse(result, status_code=getattr(result, "http_status", 200))
 
@@ -144,8 +149,17 @@ def _both(path: str) -> list[str]:
     return [prefix + path + slash for prefix in PREFIXES for slash in ("", "/")]
 
 
+async def authorize_read(path: str) -> None:
+    """A GET of the whole service (debug, metrics, the OpenAPI documents): a key needs read for
+    every workspace. (Health, which answers without credentials, has no principal to check.)"""
+    who = principal.current()
+    if who.scopes is not principal.EVERYTHING and path not in ("/api/v1/health", "/v1/health", "/api/v1/health/", "/v1/health/"):
+        await run_in_threadpool(call_service, access.authorize, who, "read", path, None)
+
+
 async def metrics_endpoint(request: Request) -> Response:
     """Prometheus's text format (services.metrics); the job figures come from the database."""
+    await authorize_read(request.url.path)
     body = await run_in_threadpool(metrics.scrape)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

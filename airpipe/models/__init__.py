@@ -1,6 +1,7 @@
 """Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
+from airpipe.models.api_keys import ApiKey
 from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import (
     DESTINATION,
@@ -38,6 +39,7 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "AlertRule",
+    "ApiKey",
     "Application",
     "ApplicationToken",
     "ACTIVE",

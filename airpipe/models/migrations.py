@@ -14,6 +14,7 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 from playhouse.migrate import migrate as migrate_
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
+from airpipe.models.api_keys import ApiKey
 from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, StreamSchedule, Workspace
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
@@ -23,7 +24,7 @@ from airpipe.models.notifications import NotificationChannel, NotificationDelive
 ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
-    *(AlertRule, Alert, AlertEvent, Application, ApplicationToken, StreamSchedule),
+    *(AlertRule, Alert, AlertEvent, Application, ApplicationToken, StreamSchedule, ApiKey),
 ]
 
 
@@ -67,6 +68,10 @@ def _add_stream_schedules(migrator: SchemaMigrator) -> None:
     db.create_tables([StreamSchedule])
 
 
+def _add_api_keys(migrator: SchemaMigrator) -> None:
+    db.create_tables([ApiKey])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -78,6 +83,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_alerts,
     _add_applications,
     _add_stream_schedules,
+    _add_api_keys,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

@@ -10,6 +10,7 @@ import hmac
 import secrets
 import uuid
 
+from airpipe import principal
 from airpipe.errors import NotFound, Unauthorized
 from airpipe.models import Application, ApplicationToken, by_id, now, transaction
 from airpipe.schemas.public import AccessTokenRequest, AccessTokenResponse, ApplicationCreate, ApplicationRead, ApplicationReadList
@@ -73,7 +74,15 @@ def issue_token(request: AccessTokenRequest) -> AccessTokenResponse:
     return AccessTokenResponse(access_token=token, expires_in=TOKEN_SECONDS)
 
 
-def token_is_valid(token: str) -> bool:
-    """Whether ``token`` is a live bearer token (issued, unexpired, its application not deleted)."""
-    row = ApplicationToken.get_or_none(ApplicationToken.token_hash == _hash(token))
-    return row is not None and row.expires_at > now()
+def token_principal(token: str) -> principal.Principal | None:
+    """The application a live bearer token was issued to (None: unknown, expired, or its
+    application deleted); an application may do everything, as HTTP Basic may."""
+    row = (
+        ApplicationToken.select(ApplicationToken.expires_at, Application.name)
+        .join(Application)
+        .where(ApplicationToken.token_hash == _hash(token))
+        .first()
+    )
+    if row is None or row.expires_at <= now():
+        return None
+    return principal.Principal(f"application {row.application.name}", principal.EVERYTHING)

@@ -150,8 +150,11 @@ def test_operation_ids_are_airbytes_and_unique(spec: dict[str, Any]) -> None:
 
 
 def test_security(spec: dict[str, Any]) -> None:
-    assert spec["components"]["securitySchemes"] == {"basicAuth": {"type": "http", "scheme": "basic"}}
-    assert spec["security"] == [{"basicAuth": []}]
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["basicAuth"] == {"type": "http", "scheme": "basic"}
+    assert schemes["apiKey"] == {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    assert spec["security"] == [{"basicAuth": []}, {"apiKey": []}, {"bearerAuth": []}]
     assert spec["paths"]["/v1/health"]["get"]["security"] == []
     assert all("security" not in op for path, item in spec["paths"].items() if path != "/v1/health" for op in item.values())
 
@@ -330,3 +333,11 @@ def test_generated_client_reads_omitted_and_null_optionals(generated_client: Mod
         {"sourceDefinitionId": DEFAULT_WORKSPACE_ID, "name": "n", "dockerRepository": "r", "dockerImageTag": "t"}
     )
     assert isinstance(definition.documentation_url, types_.Unset)
+
+
+def test_every_operation_names_its_scope_and_may_answer_403(spec: dict[str, Any]) -> None:
+    scopes = {op["operationId"]: op["x-airpipe-scope"] for item in spec["paths"].values() for op in item.values() if "x-airpipe-scope" in op}
+    assert len(scopes) == len(OPERATIONS)
+    assert (scopes["getSource"], scopes["createSource"], scopes["createApiKey"]) == ("read", "write", "admin")
+    posts = [item["post"] for item in spec["paths"].values() if "post" in item]
+    assert all(op["responses"]["403"] == {"$ref": "#/components/responses/Forbidden"} for op in posts)
