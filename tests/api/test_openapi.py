@@ -336,7 +336,8 @@ def test_generated_client_reads_omitted_and_null_optionals(generated_client: Mod
 
 
 def test_every_operation_names_its_scope_and_may_answer_403(spec: dict[str, Any]) -> None:
-    scopes = {op["operationId"]: op["x-airpipe-scope"] for item in spec["paths"].values() for op in item.values() if "x-airpipe-scope" in op}
+    operations = [op for item in spec["paths"].values() for op in item.values()]
+    scopes = {op["operationId"]: op["x-airpipe-scope"] for op in operations if "x-airpipe-scope" in op}
     assert len(scopes) == len(OPERATIONS)
     assert (scopes["getSource"], scopes["createSource"], scopes["createApiKey"]) == ("read", "write", "admin")
     posts = [item["post"] for item in spec["paths"].values() if "post" in item]

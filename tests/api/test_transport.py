@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from suitekit import basic
 
 from airpipe import models
+from airpipe.api import auth
 from airpipe.api.operations import OPERATIONS
 from airpipe.api.public_operations import PREFIX, PUBLIC_OPERATIONS
 from airpipe.settings import Settings
@@ -352,7 +353,7 @@ def test_auth_refuses_missing_or_wrong_credentials(auth_client: TestClient) -> N
         response = auth_client.post("/api/v1/workspaces/list", headers=headers)
         assert response.status_code == 401, case
         assert response.headers["www-authenticate"].startswith("Basic")
-        assert response.json() == {"message": "Authentication required: send HTTP Basic credentials, an API key or an application's bearer token"}
+        assert response.json() == {"message": auth.REFUSED}
 
 
 def test_auth_accepts_the_right_credentials(auth_client: TestClient) -> None:
