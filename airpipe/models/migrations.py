@@ -16,6 +16,7 @@ from playhouse.migrate import migrate as migrate_
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, StreamSchedule, Workspace
+from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
 from airpipe.models.notifications import NotificationChannel, NotificationDelivery
@@ -24,6 +25,7 @@ ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
     *(AlertRule, Alert, AlertEvent, Application, ApplicationToken, StreamSchedule),
+    *(DataSink, DataSinkEntry),
 ]
 
 
@@ -67,6 +69,10 @@ def _add_stream_schedules(migrator: SchemaMigrator) -> None:
     db.create_tables([StreamSchedule])
 
 
+def _add_data_sinks(migrator: SchemaMigrator) -> None:
+    db.create_tables([DataSink, DataSinkEntry])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -78,6 +84,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_alerts,
     _add_applications,
     _add_stream_schedules,
+    _add_data_sinks,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 
