@@ -5,17 +5,12 @@ upserts them rather than adding more."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from suitekit import free_port, users_catalog, wait_until
+from suitekit import AirpipeServer, free_port, users_catalog, wait_until
 
 from airpipe.connectors import registry
 from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID
@@ -25,55 +20,25 @@ pytestmark = pytest.mark.e2e
 USERS = 25
 
 
-class Server:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        request = urllib.request.Request(f"{self.url}/api/v1/{path}", json.dumps(body).encode(), {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def sync(self, connection_id: str) -> dict[str, Any]:
-        job_id = self.post("connections/sync", {"connectionId": connection_id})["job"]["id"]
-
-        def finished() -> Any:
-            job = self.post("jobs/get", {"id": job_id})
-            return job if job["job"]["status"] in ("succeeded", "failed", "cancelled", "incomplete") else None
-
-        job: dict[str, Any] = wait_until(finished, 120, f"job {job_id}", interval=0.2)
-        return job
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("sinks")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
-    with (directory / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airpipe.cli", "serve", "--port", str(port), "--data-dir", str(directory / "data")],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = Server(port)
-    try:
-        wait_until(running.healthy, 30, "the server")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirpipeServer]:
+    with AirpipeServer(tmp_path_factory.mktemp("sinks")) as running:
         yield running
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
-def test_a_faker_sync_upserts_users_into_a_data_sink_keyed_by_id(server: Server) -> None:
+def sync(server: AirpipeServer, connection_id: str) -> dict[str, Any]:
+    """Start a sync and wait for its end; returns the job as jobs/get reads it."""
+    job_id = server.post("connections/sync", {"connectionId": connection_id})["job"]["id"]
+
+    def finished() -> Any:
+        job = server.post("jobs/get", {"id": job_id})
+        return job if job["job"]["status"] in ("succeeded", "failed", "cancelled", "incomplete") else None
+
+    job: dict[str, Any] = wait_until(finished, 120, f"job {job_id}", interval=0.2)
+    return job
+
+
+def test_a_faker_sync_upserts_users_into_a_data_sink_keyed_by_id(server: AirpipeServer) -> None:
     workspace = str(DEFAULT_WORKSPACE_ID)
     sink = server.post("data_sinks/create", {"workspaceId": workspace, "label": "users", "tags": ["faker"]})
     source = server.post(
@@ -107,7 +72,7 @@ def test_a_faker_sync_upserts_users_into_a_data_sink_keyed_by_id(server: Server)
         },
     )
 
-    first = server.sync(connection["connectionId"])
+    first = sync(server, connection["connectionId"])
     assert first["job"]["status"] == "succeeded", first
     entries = server.post("data_sinks/get", {"dataSinkId": sink["dataSinkId"], "includeEntries": True})["entries"]
     assert sorted(int(e["key"]) for e in entries) == list(range(1, USERS + 1))
@@ -116,7 +81,7 @@ def test_a_faker_sync_upserts_users_into_a_data_sink_keyed_by_id(server: Server)
     one = server.post("data_sinks/entries/get", {"dataSinkId": sink["dataSinkId"], "key": "7"})
     assert one["value"]["id"] == 7
 
-    second = server.sync(connection["connectionId"])
+    second = sync(server, connection["connectionId"])
     assert second["job"]["status"] == "succeeded", second
     again = server.post("data_sinks/get", {"dataSinkId": sink["dataSinkId"], "includeEntries": True})["entries"]
     assert len(again) == USERS  # upserted, not duplicated
@@ -124,7 +89,7 @@ def test_a_faker_sync_upserts_users_into_a_data_sink_keyed_by_id(server: Server)
     assert [e["value"] for e in again] == [e["value"] for e in entries]
 
 
-def test_a_sink_that_does_not_exist_fails_the_check_naming_it(server: Server) -> None:
+def test_a_sink_that_does_not_exist_fails_the_check_naming_it(server: AirpipeServer) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
     check = server.post(
         "scheduler/destinations/check_connection",
@@ -136,7 +101,7 @@ def test_a_sink_that_does_not_exist_fails_the_check_naming_it(server: Server) ->
     assert check["status"] == "failed" and missing in check["message"], check
 
 
-def test_an_unreachable_server_fails_the_check(server: Server) -> None:
+def test_an_unreachable_server_fails_the_check(server: AirpipeServer) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
     try:
         check = server.post(
