@@ -13,6 +13,7 @@ import pytest
 from suitekit import AirpipeServer, free_port, users_catalog, wait_until
 
 from airpipe.connectors import registry
+from airpipe.connectors.sandbox import probe
 from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +75,10 @@ def test_a_faker_sync_upserts_users_into_a_data_sink_keyed_by_id(server: Airpipe
 
     first = sync(server, connection["connectionId"])
     assert first["job"]["status"] == "succeeded", first
+    # where bubblewrap works the destination ran inside it, and still reached 127.0.0.1
+    logs = server.post("jobs/logs/list", {"jobId": first["job"]["id"]})["logs"]
+    confined = probe() is None
+    assert any(line["message"].startswith("sandbox: bubblewrap" if confined else "sandbox: off") for line in logs)
     entries = server.post("data_sinks/get", {"dataSinkId": sink["dataSinkId"], "includeEntries": True})["entries"]
     assert sorted(int(e["key"]) for e in entries) == list(range(1, USERS + 1))
     assert all(e["dataType"] == "json" and e["value"]["id"] == int(e["key"]) for e in entries)
