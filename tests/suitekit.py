@@ -7,11 +7,16 @@ Import it as ``suitekit`` from any test module: pytest puts ``tests/`` on sys.pa
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -111,3 +116,52 @@ def missing(what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} and AIRPIPE_TEST_REQUIRE_SERVICES=1")
     pytest.skip(what)
+
+
+# A REAL SERVER
+
+
+class AirpipeServer:
+    """``airpipe serve`` in a subprocess of its own, on a free port of 127.0.0.1, with a data
+    directory under ``directory`` and no AIRPIPE_* variables but ``env``'s. Use it as a context
+    manager: it is healthy inside, terminated after. ``post`` calls its API and returns the JSON."""
+
+    def __init__(self, directory: Path, env: dict[str, str] | None = None, auth: str | None = None) -> None:
+        self.directory, self.env, self.auth = directory, env or {}, auth
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> AirpipeServer:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")} | self.env
+        port = self.url.rsplit(":", 1)[1]
+        with (self.directory / "serve.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "airpipe.cli", "serve", "--port", port, "--data-dir", str(self.directory / "data")],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(self.healthy, 30, "the server")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(15)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        headers = {"Content-Type": "application/json", **(basic(self.auth) if self.auth else {})}
+        request = urllib.request.Request(f"{self.url}/api/v1/{path}", json.dumps(body).encode(), headers)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"null")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False

@@ -55,6 +55,12 @@ AIRBYTE_OPERATION_IDS = {
     "connections/streams.sync": "syncConnectionStreams",
     "connections/streams.resync": "resyncConnectionStreams",
     "connections/streams.reset": "resetConnectionStreams",
+    "data_sinks.list": "listDataSinksForWorkspace",
+    "data_sinks/entries.create": "createDataSinkEntry",
+    "data_sinks/entries.get": "getDataSinkEntry",
+    "data_sinks/entries.update": "updateDataSinkEntry",
+    "data_sinks/entries.delete": "deleteDataSinkEntry",
+    "data_sinks/entries.upsert": "upsertDataSinkEntries",
 }
 
 #: what a list verb is scoped to, named after its request body

@@ -11,6 +11,7 @@ from airpipe.schemas import actors as a
 from airpipe.schemas import alerts as al
 from airpipe.schemas import api_keys as ak
 from airpipe.schemas import connections as c
+from airpipe.schemas import data_sinks as ds
 from airpipe.schemas import definitions as d
 from airpipe.schemas import jobs as j
 from airpipe.schemas import lists as li
@@ -25,6 +26,7 @@ from airpipe.services import (
     alerts,
     api_keys,
     connections,
+    data_sinks,
     definitions,
     health,
     jobs,
@@ -151,6 +153,17 @@ OPERATIONS: list[Operation] = [
     op("jobs", "history", j.JobIdRequestBody, jobs.job_history, j.JobHistoryRead, "Every status change of a job and its attempts"),
     op("jobs", "list_for_workspace", j.WorkspaceJobListRequestBody, jobs.list_workspace_jobs, j.JobReadList, "A workspace's jobs, filtered, newest first"),
     op("jobs/logs", "list", j.JobLogsRequestBody, jobs.list_job_logs, j.JobLogsRead, "A page of a job's log lines; follow a running job with afterId"),
+    # DATA SINKS: key/value stores of a workspace
+    op("data_sinks", "create", ds.DataSinkCreate, data_sinks.create_data_sink, ds.DataSinkRead, "Create a data sink (and optionally its first entries)"),
+    op("data_sinks", "get", ds.DataSinkGetRequestBody, data_sinks.get_data_sink, ds.DataSinkRead, "Get a data sink, with its entries if asked"),
+    op("data_sinks", "update", ds.DataSinkUpdate, data_sinks.update_data_sink, ds.DataSinkRead, "Change a data sink's label, description, tags or icon"),
+    op("data_sinks", "delete", ds.DataSinkIdRequestBody, data_sinks.delete_data_sink, None, "Delete a data sink and its entries"),
+    op("data_sinks", "list", ds.DataSinkListRequestBody, data_sinks.list_data_sinks, ds.DataSinkReadList, "List a workspace's data sinks, by tags, with their entries if asked"),
+    op("data_sinks/entries", "create", ds.DataSinkEntryCreate, data_sinks.create_entry, ds.DataSinkEntryRead, "Create an entry under a new key"),
+    op("data_sinks/entries", "get", ds.DataSinkEntryKeyRequestBody, data_sinks.get_entry, ds.DataSinkEntryRead, "Get an entry by key"),
+    op("data_sinks/entries", "update", ds.DataSinkEntryUpdate, data_sinks.update_entry, ds.DataSinkEntryRead, "Change the value (and type) of an entry"),
+    op("data_sinks/entries", "delete", ds.DataSinkEntryKeyRequestBody, data_sinks.delete_entry, None, "Delete an entry by key"),
+    op("data_sinks/entries", "upsert", ds.DataSinkEntryUpsert, data_sinks.upsert_entries, ds.DataSinkEntryReadList, "Create or replace one entry or many, in one transaction"),
     # API KEYS
     op("api_keys", "create", ak.ApiKeyCreate, api_keys.create_api_key, ak.ApiKeyCreated, "Create an API key (the key is shown once)"),
     op("api_keys", "list", li.ListRequestBody, api_keys.list_api_keys, ak.ApiKeyReadList, "List API keys, masked"),

@@ -89,7 +89,20 @@ SQLITE_DESTINATION = BuiltinDefinition(
     module="airpipe.destinations.sqlite",
 )
 
-BUILTIN_DEFINITIONS: list[BuiltinDefinition] = [FAKER, FILE_SOURCE, POSTGRES_SOURCE, LOCAL_JSON, POSTGRES_DESTINATION, SQLITE_DESTINATION]
+DATA_SINK_DESTINATION = BuiltinDefinition(
+    id=uuid.UUID("fba8d987-15cf-4cc2-8c7b-6f317741f69c"),
+    actor_type="destination",
+    name="Data sink",
+    docker_repository="airpipe/destination-data-sink",
+    docker_image_tag="0.1.0",
+    documentation_url="https://github.com/airpipe/airpipe#data-sinks",
+    module="airpipe.destinations.data_sink",
+)
+
+BUILTIN_DEFINITIONS: list[BuiltinDefinition] = [
+    *(FAKER, FILE_SOURCE, POSTGRES_SOURCE),
+    *(LOCAL_JSON, POSTGRES_DESTINATION, SQLITE_DESTINATION, DATA_SINK_DESTINATION),
+]
 
 _BUILTINS = {definition.docker_repository: definition for definition in BUILTIN_DEFINITIONS}
 

@@ -15,6 +15,7 @@ from airpipe.models.config import (
     Workspace,
 )
 from airpipe.models.crypto import use_key
+from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
 from airpipe.models.jobs import (
     ACTIVE,
@@ -56,6 +57,8 @@ __all__ = [
     "Attempt",
     "Connection",
     "ConnectionState",
+    "DataSink",
+    "DataSinkEntry",
     "DiscoveredCatalog",
     "Job",
     "JobEvent",

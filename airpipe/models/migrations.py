@@ -17,6 +17,7 @@ from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.api_keys import ApiKey
 from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, StreamSchedule, Workspace
+from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
 from airpipe.models.notifications import NotificationChannel, NotificationDelivery
@@ -25,6 +26,7 @@ ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
     *(AlertRule, Alert, AlertEvent, Application, ApplicationToken, StreamSchedule, ApiKey),
+    *(DataSink, DataSinkEntry),
 ]
 
 
@@ -72,6 +74,10 @@ def _add_api_keys(migrator: SchemaMigrator) -> None:
     db.create_tables([ApiKey])
 
 
+def _add_data_sinks(migrator: SchemaMigrator) -> None:
+    db.create_tables([DataSink, DataSinkEntry])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -84,6 +90,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_applications,
     _add_stream_schedules,
     _add_api_keys,
+    _add_data_sinks,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

@@ -3,7 +3,7 @@
 An operation needs a level (``read``, ``write`` or ``admin``). A principal whose scope at that
 level covers every workspace may; one whose scopes name some workspaces may only when the request
 is about one of them: the workspace is found from the request's ids (a workspaceId, or the
-source, destination, connection, job, notification channel or alert rule it names). A request
+source, destination, connection, job, notification channel, alert or data sink it names). A request
 about no workspace (definitions, the list of workspaces, API keys) needs a scope for every
 workspace, except reading definitions, which any reader may.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airpipe.errors import Forbidden
-from airpipe.models import Actor, Alert, AlertRule, Connection, Job, NotificationChannel
+from airpipe.models import Actor, Alert, AlertRule, Connection, DataSink, Job, NotificationChannel
 from airpipe.principal import Principal
 
 #: resources readable by a key limited to some workspaces: they belong to none
@@ -85,6 +85,11 @@ def _rule(rule_id: uuid.UUID) -> uuid.UUID | None:
     return found
 
 
+def _sink(sink_id: uuid.UUID) -> uuid.UUID | None:
+    found: uuid.UUID | None = DataSink.select(DataSink.workspace).where(DataSink.id == sink_id).scalar()
+    return found
+
+
 def _alert(alert_id: int) -> uuid.UUID | None:
     rule = Alert.select(Alert.rule).where(Alert.id == alert_id).scalar()
     return None if rule is None else _rule(rule)
@@ -100,5 +105,6 @@ _RESOLVERS: list[tuple[str, Callable[[Any], uuid.UUID | None]]] = [
     ("notification_id", _channel),
     ("rule_id", _rule),
     ("alert_id", _alert),
+    ("data_sink_id", _sink),
     ("id", _job),
 ]

@@ -236,6 +236,7 @@ def test_builtins_resolve_to_this_interpreter() -> None:
         ("destination", "airpipe/destination-local-json"),
         ("destination", "airpipe/destination-postgres"),
         ("destination", "airpipe/destination-sqlite"),
+        ("destination", "airpipe/destination-data-sink"),
     ]
     for definition in registry.BUILTIN_DEFINITIONS:  # each names a module of this package
         assert registry.resolve(definition.docker_repository) == [sys.executable, "-m", definition.module]
