@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 
 class Logs(list[tuple[str, str]]):
     """An ``on_log`` callback that remembers every (level, message), from any thread."""
@@ -165,3 +167,28 @@ class AirpipeServer:
                 return bool(response.status == 200)
         except OSError:
             return False
+
+
+# REQUEST BODIES
+
+#: an id that names nothing
+NOWHERE_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def minimal_body(request_type: type) -> Any:
+    """A body of the right shape whose ids exist nowhere: every required field, nothing else."""
+    return _value(msgspec.inspect.type_info(request_type))
+
+
+def _value(info: msgspec.inspect.Type) -> Any:
+    i = msgspec.inspect
+    if isinstance(info, i.StructType):
+        return {f.encode_name: _value(f.type) for f in info.fields if f.required}
+    if isinstance(info, i.UnionType):
+        return _value(next(t for t in info.types if not isinstance(t, (i.NoneType, i.UnsetType))))
+    if isinstance(info, i.EnumType):
+        return next(iter(info.cls)).value
+    if isinstance(info, i.ListType):  # as many items as the list must have
+        return [_value(info.item_type) for _ in range(info.min_length or 0)]
+    simple = {i.UUIDType: NOWHERE_ID, i.StrType: "x", i.IntType: 1, i.FloatType: 1.0, i.BoolType: False, i.DictType: {}}
+    return simple.get(type(info))

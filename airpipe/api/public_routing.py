@@ -92,13 +92,16 @@ def _snake(name: str) -> str:
 
 def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
     async def endpoint(request: Request) -> Response:
+        who = principal.current()
+        limited = operation.secured and who.scopes is not principal.EVERYTHING  # a key: its scopes must cover this request
+        if limited:
+            access.require_level(who, operation.scope)
         args = [_path_value(name, request.path_params[name]) for name in operation.path_parameters]
         if operation.query is not None:
             args.append(decode_query(request, operation.query))
         if operation.body is not None:
             args.append(await _decode_body(request, operation, max_body_bytes))
-        who = principal.current()
-        if operation.secured and who.scopes is not principal.EVERYTHING:  # a key: its scopes must cover this request
+        if limited and who.workspaces_for(operation.scope) is not None:
             subject = _subject(operation, args)
             await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.tag, subject)
         if operation.database:

@@ -116,9 +116,12 @@ class PostEndpoint:
             if name == b"content-length":
                 refuse_declared_oversize(value.decode("latin-1"), self.limit)
         operation = self.operation
-        payload = decode_body(await read_body(receive, self.limit), operation.request)
         who = principal.current()
-        if who.scopes is not principal.EVERYTHING:  # a key: its scopes must cover this request
+        limited = who.scopes is not principal.EVERYTHING  # a key: its scopes must cover this request
+        if limited:
+            access.require_level(who, operation.scope)
+        payload = decode_body(await read_body(receive, self.limit), operation.request)
+        if limited and who.workspaces_for(operation.scope) is not None:
             await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.resource, payload)
         if self.inline:
             result = _call_on_loop(operation.service, payload)

@@ -27,9 +27,15 @@ SHARED_READS = (
 )
 
 
-def authorize(who: Principal, level: str, resource: str, payload: Any) -> None:
+def require_level(who: Principal, level: str) -> None:
+    """The first check, before the request is even decoded: a scope at ``level`` somewhere."""
     if not who.may(level):
         raise Forbidden(f"{who.name} may not do this: it needs the {level} scope")
+
+
+def authorize(who: Principal, level: str, resource: str, payload: Any) -> None:
+    """The whole check: the level, and the workspace the request is about (a database read)."""
+    require_level(who, level)
     allowed = who.workspaces_for(level)
     if allowed is None:
         return

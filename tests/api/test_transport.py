@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from starlette.testclient import TestClient
-from suitekit import basic
+from suitekit import basic, minimal_body
 
 from airpipe import models
 from airpipe.api import auth
@@ -177,25 +176,6 @@ def test_an_unexpected_error_is_500_without_details(
 # NO 5xx FOR ANY MALFORMED INPUT, ON ANY OPERATION
 
 GARBAGE = [b"{", b"\xff\xfe", b"[1, 2]", b"null", b'"x"', b'{"bogus": 1}', b"{}"]
-
-
-def minimal_body(request_type: type) -> Any:
-    """A body of the right shape whose ids exist nowhere: every required field, nothing else."""
-    return _value(msgspec.inspect.type_info(request_type))
-
-
-def _value(info: msgspec.inspect.Type) -> Any:
-    i = msgspec.inspect
-    if isinstance(info, i.StructType):
-        return {f.encode_name: _value(f.type) for f in info.fields if f.required}
-    if isinstance(info, i.UnionType):
-        return _value(next(t for t in info.types if not isinstance(t, (i.NoneType, i.UnsetType))))
-    if isinstance(info, i.EnumType):
-        return next(iter(info.cls)).value
-    if isinstance(info, i.ListType):  # as many items as the list must have
-        return [_value(info.item_type) for _ in range(info.min_length or 0)]
-    simple = {i.UUIDType: UNKNOWN_ID, i.StrType: "x", i.IntType: 1, i.FloatType: 1.0, i.BoolType: False, i.DictType: {}}
-    return simple.get(type(info))
 
 
 def test_no_operation_answers_5xx_to_bad_input(client: TestClient) -> None:
