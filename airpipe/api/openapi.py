@@ -48,6 +48,13 @@ AIRBYTE_OPERATION_IDS = {
     "alerts.list": "listAlerts",
     "alerts/events.list": "listAlertEvents",
     "sources.read_sample": "readSourceSample",
+    "connections.bulk_update": "bulkUpdateConnections",
+    **{
+        f"{kind}s/history.{verb}": f"{name}{kind.capitalize()}{suffix}"
+        for kind in ("source", "destination", "connection")
+        for verb, name, suffix in (("list", "list", "History"), ("get", "get", "HistoryEntry"), ("revert", "revert", ""))
+    },
+    **{f"{kind}s/trash.list": f"list{kind.capitalize()}Trash" for kind in ("source", "destination", "connection")},
     "scheduler/sources.read_sample": "executeSourceReadSample",
     "connections/streams.list": "listConnectionStreams",
     "connections/streams.update": "updateConnectionStreams",

@@ -13,6 +13,7 @@ from airpipe.schemas import api_keys as ak
 from airpipe.schemas import connections as c
 from airpipe.schemas import data_sinks as ds
 from airpipe.schemas import definitions as d
+from airpipe.schemas import history as hs
 from airpipe.schemas import jobs as j
 from airpipe.schemas import lists as li
 from airpipe.schemas import misc as m
@@ -30,7 +31,9 @@ from airpipe.services import (
     definitions,
     health,
     jobs,
+    lifecycle,
     notifications,
+    samples,
     schema_refresh,
     state,
     stats,
@@ -92,7 +95,7 @@ OPERATIONS: list[Operation] = [
     op("sources", "check_connection", a.SourceIdRequestBody, actors.check_source, a.CheckConnectionRead, "Check connection to the source"),
     op("sources", "check_connection_for_update", a.SourceUpdate, actors.check_source_for_update, a.CheckConnectionRead, "Check connection for a proposed update to a source"),
     op("sources", "discover_schema", a.SourceIdRequestBody, actors.discover_source_schema, a.SourceDiscoverSchemaRead, "Discover the schema of the source"),
-    op("sources", "read_sample", a.SourceSampleRequest, actors.read_source_sample, a.SourceSampleRead, "A few records of one stream, read now and never kept"),
+    op("sources", "read_sample", a.SourceSampleRequest, samples.read_source_sample, a.SourceSampleRead, "A few records of one stream, read now and never kept"),
     # DESTINATION DEFINITION
     op("destination_definitions", "create", d.DestinationDefinitionCreate, definitions.create_destination_definition, d.DestinationDefinitionRead, "Creates a destinationsDefinition"),
     op("destination_definitions", "update", d.DestinationDefinitionUpdate, definitions.update_destination_definition, d.DestinationDefinitionRead, "Update destinationDefinition"),
@@ -129,7 +132,7 @@ OPERATIONS: list[Operation] = [
     # SCHEDULER (unsaved configs)
     op("scheduler/sources", "check_connection", a.SourceCoreConfig, actors.check_source_config, a.CheckConnectionRead, "Run check connection for a given source configuration"),
     op("scheduler/sources", "discover_schema", a.SourceCoreConfig, actors.discover_source_config_schema, a.SourceDiscoverSchemaRead, "Run discover schema for a given source configuration"),
-    op("scheduler/sources", "read_sample", a.SourceCoreSampleRequest, actors.read_config_sample, a.SourceSampleRead, "A few records of one stream of an unsaved source configuration"),
+    op("scheduler/sources", "read_sample", a.SourceCoreSampleRequest, samples.read_config_sample, a.SourceSampleRead, "A few records of one stream of an unsaved source configuration"),
     op("scheduler/destinations", "check_connection", a.DestinationCoreConfig, actors.check_destination_config, a.CheckConnectionRead, "Run check connection for a given destination configuration"),
     # JOBS
     op("jobs", "list", j.JobListRequestBody, jobs.list_jobs, j.JobReadList, "Returns recent jobs for a connection, newest first"),
@@ -164,6 +167,26 @@ OPERATIONS: list[Operation] = [
     op("data_sinks/entries", "update", ds.DataSinkEntryUpdate, data_sinks.update_entry, ds.DataSinkEntryRead, "Change the value (and type) of an entry"),
     op("data_sinks/entries", "delete", ds.DataSinkEntryKeyRequestBody, data_sinks.delete_entry, None, "Delete an entry by key"),
     op("data_sinks/entries", "upsert", ds.DataSinkEntryUpsert, data_sinks.upsert_entries, ds.DataSinkEntryReadList, "Create or replace one entry or many, in one transaction"),
+    # HISTORY, TRASH, CLONES, BULK CHANGES
+    op("sources/history", "list", hs.SourceHistoryRequestBody, lifecycle.source_history, hs.HistoryReadList, "A source's changes, newest first"),
+    op("sources/history", "get", hs.HistoryIdRequestBody, lifecycle.source_history_entry, hs.HistoryEntryRead, "One change of a source, with its snapshot (secrets masked)"),
+    op("sources/history", "revert", hs.HistoryIdRequestBody, lifecycle.revert_source, a.SourceRead, "Put a source back as a change left it"),
+    op("destinations/history", "list", hs.DestinationHistoryRequestBody, lifecycle.destination_history, hs.HistoryReadList, "A destination's changes, newest first"),
+    op("destinations/history", "get", hs.HistoryIdRequestBody, lifecycle.destination_history_entry, hs.HistoryEntryRead, "One change of a destination, with its snapshot (secrets masked)"),
+    op("destinations/history", "revert", hs.HistoryIdRequestBody, lifecycle.revert_destination, a.DestinationRead, "Put a destination back as a change left it"),
+    op("connections/history", "list", hs.ConnectionHistoryRequestBody, lifecycle.connection_history, hs.HistoryReadList, "A connection's changes, newest first"),
+    op("connections/history", "get", hs.HistoryIdRequestBody, lifecycle.connection_history_entry, hs.HistoryEntryRead, "One change of a connection, with its snapshot"),
+    op("connections/history", "revert", hs.HistoryIdRequestBody, lifecycle.revert_connection, c.ConnectionRead, "Put a connection back as a change left it"),
+    op("sources/trash", "list", hs.TrashRequestBody, lifecycle.source_trash, a.SourceReadList, "A workspace's deleted sources"),
+    op("destinations/trash", "list", hs.TrashRequestBody, lifecycle.destination_trash, a.DestinationReadList, "A workspace's deleted destinations"),
+    op("connections/trash", "list", hs.TrashRequestBody, lifecycle.connection_trash, c.ConnectionReadList, "A workspace's deleted connections"),
+    op("sources", "restore", a.SourceIdRequestBody, lifecycle.restore_source, a.SourceRead, "Bring a deleted source back"),
+    op("destinations", "restore", a.DestinationIdRequestBody, lifecycle.restore_destination, a.DestinationRead, "Bring a deleted destination back"),
+    op("connections", "restore", c.ConnectionIdRequestBody, lifecycle.restore_connection, c.ConnectionRead, "Bring a deleted connection back, inactive"),
+    op("sources", "clone", hs.SourceCloneRequestBody, lifecycle.clone_source, a.SourceRead, "Copy a source (its secrets stay on the server)"),
+    op("destinations", "clone", hs.DestinationCloneRequestBody, lifecycle.clone_destination, a.DestinationRead, "Copy a destination (its secrets stay on the server)"),
+    op("connections", "clone", hs.ConnectionCloneRequestBody, lifecycle.clone_connection, c.ConnectionRead, "Copy a connection, inactive and with no state"),
+    op("connections", "bulk_update", hs.ConnectionBulkUpdate, lifecycle.bulk_update_connections, c.ConnectionReadList, "The same change to many connections, all or none"),
     # API KEYS
     op("api_keys", "create", ak.ApiKeyCreate, api_keys.create_api_key, ak.ApiKeyCreated, "Create an API key (the key is shown once)"),
     op("api_keys", "list", li.ListRequestBody, api_keys.list_api_keys, ak.ApiKeyReadList, "List API keys, masked"),

@@ -17,6 +17,7 @@ from airpipe.models.config import (
 from airpipe.models.crypto import use_key
 from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import bind, by_id, db, is_sqlite, now, open_database, transaction
+from airpipe.models.history import ChangeRecord
 from airpipe.models.jobs import (
     ACTIVE,
     FINAL,
@@ -41,6 +42,7 @@ __all__ = [
     "AlertEvent",
     "AlertRule",
     "ApiKey",
+    "ChangeRecord",
     "Application",
     "ApplicationToken",
     "ACTIVE",

@@ -30,6 +30,11 @@ class Workspace(BaseModel):
     security_updates = peewee.BooleanField(default=False)
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
+    # added later (nullable: rows from before have none)
+    updated_at = peewee.BigIntegerField(null=True)
+    created_by = peewee.TextField(null=True)  # the principal's name: a user, a key, an application
+    updated_by = peewee.TextField(null=True)
+    tags = JSONField(null=True)  # a list of strings
 
 
 class SourceOrDestination:
@@ -75,6 +80,9 @@ class Actor(SourceOrDestination, BaseModel):
     tombstone = peewee.BooleanField(default=False)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
+    created_by = peewee.TextField(null=True)
+    updated_by = peewee.TextField(null=True)
+    tags = JSONField(null=True)
 
 
 class Connection(BaseModel):
@@ -99,6 +107,9 @@ class Connection(BaseModel):
     updated_at = peewee.BigIntegerField(default=now)
     #: when the schedule last fired (epoch seconds); null before its first run (services/schedules.py)
     last_scheduled_at = peewee.BigIntegerField(null=True)
+    created_by = peewee.TextField(null=True)
+    updated_by = peewee.TextField(null=True)
+    tags = JSONField(null=True)
 
     @classmethod
     def visible(cls) -> peewee.ModelSelect[Connection]:

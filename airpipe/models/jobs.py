@@ -29,6 +29,8 @@ class Job(BaseModel):
     output = JSONField(null=True)
     created_at = peewee.BigIntegerField(default=now)
     updated_at = peewee.BigIntegerField(default=now)
+    #: who started it: a user, a key, an application, or "scheduler"
+    created_by = peewee.TextField(null=True)
 
     attempts: peewee.ModelSelect[Attempt]  # the backref peewee adds at run time (Attempt.job)
 

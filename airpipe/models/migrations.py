@@ -19,6 +19,7 @@ from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, StreamSchedule, Workspace
 from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
+from airpipe.models.history import ChangeRecord
 from airpipe.models.jobs import Attempt, Job, JobEvent, LogLine, WorkerBeat
 from airpipe.models.notifications import NotificationChannel, NotificationDelivery
 
@@ -26,7 +27,7 @@ ALL_MODELS = [
     *(Workspace, ActorDefinition, Actor, DiscoveredCatalog, Connection, ConnectionState),
     *(Job, Attempt, LogLine, WorkerBeat, JobEvent, NotificationChannel, NotificationDelivery),
     *(AlertRule, Alert, AlertEvent, Application, ApplicationToken, StreamSchedule, ApiKey),
-    *(DataSink, DataSinkEntry),
+    *(DataSink, DataSinkEntry, ChangeRecord),
 ]
 
 
@@ -78,6 +79,21 @@ def _add_data_sinks(migrator: SchemaMigrator) -> None:
     db.create_tables([DataSink, DataSinkEntry])
 
 
+def _add_authorship_and_tags(migrator: SchemaMigrator) -> None:
+    """Who created and last changed each workspace, source, destination and connection (and who
+    started each job), and their tags: nullable, since rows from before have none; and the change
+    history of sources, destinations and connections from now on."""
+    def text() -> peewee.Field:
+        return peewee.TextField(null=True)
+
+    changes = [migrator.add_column("workspace", "updated_at", peewee.BigIntegerField(null=True))]
+    for table in ("workspace", "actor", "connection"):
+        changes += [migrator.add_column(table, name, text()) for name in ("created_by", "updated_by", "tags")]
+    changes.append(migrator.add_column("job", "created_by", text()))
+    migrate_(*changes)
+    db.create_tables([ChangeRecord])
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -91,6 +107,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_stream_schedules,
     _add_api_keys,
     _add_data_sinks,
+    _add_authorship_and_tags,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

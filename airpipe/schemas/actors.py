@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from airpipe.schemas.base import Base, CheckConnectionStatus, ConnectorConfig, Name
+from airpipe.schemas.base import Base, CheckConnectionStatus, ConnectorConfig, Name, Tags
 from airpipe.schemas.catalog import AirbyteCatalog, SourceSchema
 
 # SOURCES
@@ -18,12 +18,14 @@ class SourceCreate(Base):
     source_definition_id: uuid.UUID
     connection_configuration: ConnectorConfig
     name: Name
+    tags: Tags | None = None  # an update without them keeps them
 
 
 class SourceUpdate(Base):
     source_id: uuid.UUID
     connection_configuration: ConnectorConfig
     name: Name
+    tags: Tags | None = None  # an update without them keeps them
 
 
 class SourceRecreate(Base):
@@ -32,6 +34,7 @@ class SourceRecreate(Base):
     workspace_id: uuid.UUID
     connection_configuration: ConnectorConfig
     name: Name
+    tags: Tags | None = None  # an update without them keeps them
 
 
 class SourceIdRequestBody(Base):
@@ -52,6 +55,12 @@ class SourceRead(Base):
     connection_configuration: ConnectorConfig
     name: str
     source_name: str
+    #: when it was created and last changed, by whom (a user, a key, an application), and its tags
+    created_at: int | None = None
+    updated_at: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    tags: list[str] | None = None
 
 
 class SourceReadList(Base):
@@ -71,12 +80,14 @@ class DestinationCreate(Base):
     destination_definition_id: uuid.UUID
     connection_configuration: ConnectorConfig
     name: Name
+    tags: Tags | None = None  # an update without them keeps them
 
 
 class DestinationUpdate(Base):
     destination_id: uuid.UUID
     connection_configuration: ConnectorConfig
     name: Name
+    tags: Tags | None = None  # an update without them keeps them
 
 
 class DestinationRecreate(Base):
@@ -85,6 +96,7 @@ class DestinationRecreate(Base):
     workspace_id: uuid.UUID
     connection_configuration: ConnectorConfig
     name: Name
+    tags: Tags | None = None  # an update without them keeps them
 
 
 class DestinationIdRequestBody(Base):
@@ -103,6 +115,12 @@ class DestinationRead(Base):
     connection_configuration: ConnectorConfig
     name: str
     destination_name: str
+    #: when it was created and last changed, by whom (a user, a key, an application), and its tags
+    created_at: int | None = None
+    updated_at: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    tags: list[str] | None = None
 
 
 class DestinationReadList(Base):

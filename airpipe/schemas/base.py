@@ -100,6 +100,9 @@ Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 #: free text a client names things with (names, prefixes, image names): long enough for any real
 #: name, short enough that no list or log line carries megabytes of it (422 past it)
 Name = Annotated[str, msgspec.Meta(max_length=256)]
+#: labels a person files things under; a list filters by them (``tags`` in ListRequestBody)
+Tags = Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(max_length=50)]
+
 #: a link (documentation, icon)
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
 

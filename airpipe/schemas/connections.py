@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from airpipe.schemas.actors import DestinationRead, SourceRead
-from airpipe.schemas.base import Base, ConnectionStatus, JobStatus, Name, NamespaceDefinitionType, ScheduleType, SyncMode, TimeUnit
+from airpipe.schemas.base import Base, ConnectionStatus, JobStatus, Name, NamespaceDefinitionType, ScheduleType, SyncMode, Tags, TimeUnit
 from airpipe.schemas.catalog import AirbyteCatalog, CatalogDiff, SourceSchema
 
 
@@ -41,6 +41,7 @@ class ConnectionCreate(Base, kw_only=True):
     prefix: Name | None = None
     namespace_definition: NamespaceDefinitionType | None = None
     namespace_format: Name | None = None
+    tags: Tags | None = None
 
 
 class ConnectionUpdate(Base, kw_only=True):
@@ -57,6 +58,7 @@ class ConnectionUpdate(Base, kw_only=True):
     prefix: Name | msgspec.UnsetType = msgspec.UNSET
     namespace_definition: NamespaceDefinitionType | msgspec.UnsetType = msgspec.UNSET
     namespace_format: Name | None | msgspec.UnsetType = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
 
 
 class ConnectionIdRequestBody(Base):
@@ -78,6 +80,12 @@ class ConnectionRead(Base, kw_only=True):
     prefix: str
     namespace_definition: NamespaceDefinitionType
     namespace_format: str | None = None
+    #: when it was created and last changed, by whom (a user, a key, an application), and its tags
+    created_at: int | None = None
+    updated_at: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    tags: list[str] | None = None
 
 
 class ConnectionReadList(Base):

@@ -77,8 +77,6 @@ class DataSinkListRequestBody(ListRequestBody, kw_only=True):
 
     workspace_id: uuid.UUID
     include_entries: bool = False
-    #: only the sinks that carry every one of these tags
-    tags: list[Name] | None = None
 
 
 class DataSinkEntryRead(Base, kw_only=True):

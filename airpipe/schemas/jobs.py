@@ -34,6 +34,8 @@ class JobRead(Base):
     created_at: int
     updated_at: int
     status: JobStatus
+    #: who started it: a user, a key, an application, or "scheduler"
+    created_by: str | None = None
 
 
 class AttemptStats(Base):

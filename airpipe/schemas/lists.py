@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from airpipe.schemas.base import Base, Name
+from airpipe.schemas.base import Base, Name, Tags
 
 
 class Pagination(Base):
@@ -34,6 +34,8 @@ class ListRequestBody(Base):
     order_direction: OrderDirection | None = None
     #: only items whose name contains this text, ignoring case
     name_contains: Name | None = None
+    #: only items that carry every one of these tags (workspaces, sources, destinations, connections)
+    tags: Tags | None = None
 
 
 class WorkspaceListRequestBody(ListRequestBody, kw_only=True):

@@ -3,11 +3,12 @@ from __future__ import annotations
 import enum
 import uuid
 
-from airpipe.schemas.base import Base, Name
+from airpipe.schemas.base import Base, Name, Tags
 
 
 class WorkspaceCreate(Base):
     name: Name
+    tags: Tags | None = None
     email: Name | None = None
     anonymous_data_collection: bool | None = None
     news: bool | None = None
@@ -31,6 +32,7 @@ class WorkspaceUpdate(Base, kw_only=True):
     news: bool
     security_updates: bool | None = None
     name: Name | None = None  # left out: the name stays
+    tags: Tags | None = None  # left out: the tags stay
 
 
 class WorkspaceRead(Base, kw_only=True):
@@ -44,6 +46,12 @@ class WorkspaceRead(Base, kw_only=True):
     anonymous_data_collection: bool | None = None
     news: bool | None = None
     security_updates: bool | None = None
+    #: when it was created and last changed, by whom (a user, a key, an application), and its tags
+    created_at: int | None = None
+    updated_at: int | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    tags: list[str] | None = None
 
 
 class WorkspaceReadList(Base):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airpipe.errors import Forbidden
-from airpipe.models import Actor, Alert, AlertRule, Connection, DataSink, Job, NotificationChannel
+from airpipe.models import Actor, Alert, AlertRule, ChangeRecord, Connection, DataSink, Job, NotificationChannel
 from airpipe.principal import Principal
 
 #: resources readable by a key limited to some workspaces: they belong to none
@@ -96,6 +96,17 @@ def _sink(sink_id: uuid.UUID) -> uuid.UUID | None:
     return found
 
 
+def _change(history_id: int) -> uuid.UUID | None:
+    found: uuid.UUID | None = ChangeRecord.select(ChangeRecord.workspace_id).where(ChangeRecord.id == history_id).scalar()
+    return found
+
+
+def _connections(connection_ids: list[uuid.UUID]) -> uuid.UUID | None:
+    """The workspace all of them are in (None if they are not all in one)."""
+    found = {_connection(connection_id) for connection_id in connection_ids}
+    return found.pop() if len(found) == 1 else None
+
+
 def _alert(alert_id: int) -> uuid.UUID | None:
     rule = Alert.select(Alert.rule).where(Alert.id == alert_id).scalar()
     return None if rule is None else _rule(rule)
@@ -112,5 +123,7 @@ _RESOLVERS: list[tuple[str, Callable[[Any], uuid.UUID | None]]] = [
     ("rule_id", _rule),
     ("alert_id", _alert),
     ("data_sink_id", _sink),
+    ("history_id", _change),
+    ("connection_ids", _connections),
     ("id", _job),
 ]

@@ -20,27 +20,25 @@ from airpipe.schemas.actors import (
     DestinationRecreate,
     DestinationUpdate,
     SourceCoreConfig,
-    SourceCoreSampleRequest,
     SourceCreate,
     SourceDiscoverSchemaRead,
     SourceIdRequestBody,
     SourceRead,
     SourceReadList,
     SourceRecreate,
-    SourceSampleRead,
-    SourceSampleRequest,
     SourceUpdate,
 )
-from airpipe.schemas.base import CheckConnectionStatus, DestinationSyncMode, SyncMode
-from airpipe.schemas.catalog import AirbyteCatalog, AirbyteStreamAndConfiguration, AirbyteStreamConfiguration
+from airpipe.schemas.base import CheckConnectionStatus
+from airpipe.schemas.catalog import AirbyteCatalog
+from airpipe.schemas.history import ChangeAction
 from airpipe.schemas.lists import WorkspaceListRequestBody
-from airpipe.services import catalogs, definitions, scheduler
+from airpipe.services import authorship, catalogs, definitions, history, scheduler
 from airpipe.services.converters import destination_read, source_read
 from airpipe.services.paging import paged
 from airpipe.services.secrets import keep_masked, secret_values
 from airpipe.services.validation import validate_config
 from airpipe.services.workspaces import get_workspace_model
-from airpipe.worker.job_configs import ConnectorJob, SampleJob
+from airpipe.worker.job_configs import ConnectorJob
 
 _CHECK_JOB = {SOURCE: "check_connection_source", DESTINATION: "check_connection_destination"}
 
@@ -52,15 +50,32 @@ def get_actor(actor_type: str, actor_id: uuid.UUID) -> Actor:
     return actor
 
 
-def _create(
-    actor_type: str, workspace_id: uuid.UUID, definition_id: uuid.UUID, config: dict[str, Any], name: str
+def create_actor(
+    actor_type: str,
+    workspace_id: uuid.UUID,
+    definition_id: uuid.UUID,
+    config: dict[str, Any],
+    name: str,
+    tags: list[str] | None = None,
+    action: ChangeAction = ChangeAction.created,
 ) -> tuple[Actor, dict[str, Any]]:
     get_workspace_model(workspace_id)
     definition = definitions.get_definition(actor_type, definition_id)
     spec = definitions.specification(definition)
     validate_config(config, spec)
+    who = authorship.by()
     with transaction():
-        actor = Actor.create(actor_type=actor_type, workspace=workspace_id, definition=definition, name=name, configuration=config)
+        actor = Actor.create(
+            actor_type=actor_type,
+            workspace=workspace_id,
+            definition=definition,
+            name=name,
+            configuration=config,
+            tags=tags,
+            created_by=who,
+            updated_by=who,
+        )
+        history.record_actor(actor, action)
     return actor, spec
 
 
@@ -73,13 +88,24 @@ def _merged_update(actor_type: str, actor_id: uuid.UUID, config: dict[str, Any])
     return actor, spec, merged
 
 
-def _update(actor_type: str, actor_id: uuid.UUID, config: dict[str, Any], name: str) -> tuple[Actor, dict[str, Any]]:
+def update_actor(
+    actor_type: str,
+    actor_id: uuid.UUID,
+    config: dict[str, Any],
+    name: str,
+    tags: list[str] | None = None,
+    action: ChangeAction = ChangeAction.updated,
+) -> tuple[Actor, dict[str, Any]]:
+    """``tags`` None: they stay as they are."""
     actor, spec, merged = _merged_update(actor_type, actor_id, config)
     with transaction():
         actor.configuration = merged
         actor.name = name
-        actor.updated_at = now()
+        if tags is not None:
+            actor.tags = tags
+        authorship.touch(actor)
         actor.save()
+        history.record_actor(actor, action)
         # another config may reach other streams: the next connection discovers afresh
         DiscoveredCatalog.delete().where(DiscoveredCatalog.source == actor.id).execute()
     return actor, spec
@@ -92,7 +118,9 @@ def _delete(actor_type: str, actor_id: uuid.UUID) -> None:
         side = Connection.source if actor_type == SOURCE else Connection.destination
         Connection.update(status="deprecated").where(side == actor.id).execute()
         actor.tombstone = True
+        authorship.touch(actor)
         actor.save()
+        history.record_actor(actor, ChangeAction.deleted)
 
 
 def _list(actor_type: str, request: WorkspaceListRequestBody) -> list[tuple[Actor, dict[str, Any]]]:
@@ -100,7 +128,7 @@ def _list(actor_type: str, request: WorkspaceListRequestBody) -> list[tuple[Acto
     # one query: each actor comes with its definition (and so its cached spec)
     query = Actor.live(actor_type).select(Actor, ActorDefinition).join(ActorDefinition).where(Actor.workspace == request.workspace_id)
     order = (Actor.created_at, Actor.name)
-    actors = list(paged(query, request, name=Actor.name, created_at=Actor.created_at, default_order=order))
+    actors = list(paged(query, request, name=Actor.name, created_at=Actor.created_at, default_order=order, tags=Actor.tags))
     specs = definitions.specifications(actors)
     return [(actor, specs[actor.definition_id]) for actor in actors]
 
@@ -171,11 +199,15 @@ def _discover_and_store(source: Actor) -> SourceDiscoverSchemaRead:
 
 
 def create_source(request: SourceCreate) -> SourceRead:
-    return source_read(*_create(SOURCE, request.workspace_id, request.source_definition_id, request.connection_configuration, request.name))
+    return source_read(
+        *create_actor(
+            SOURCE, request.workspace_id, request.source_definition_id, request.connection_configuration, request.name, request.tags
+        )
+    )
 
 
 def update_source(request: SourceUpdate) -> SourceRead:
-    return source_read(*_update(SOURCE, request.source_id, request.connection_configuration, request.name))
+    return source_read(*update_actor(SOURCE, request.source_id, request.connection_configuration, request.name, request.tags))
 
 
 def get_source(request: SourceIdRequestBody) -> SourceRead:
@@ -194,7 +226,9 @@ def delete_source(request: SourceIdRequestBody) -> None:
 def recreate_source(request: SourceRecreate) -> SourceRead:
     """Replace a source by a new one (possibly of another definition), as Airbyte's web backend does."""
     get_actor(SOURCE, request.source_id)
-    created = _create(SOURCE, request.workspace_id, request.source_definition_id, request.connection_configuration, request.name)
+    created = create_actor(
+        SOURCE, request.workspace_id, request.source_definition_id, request.connection_configuration, request.name, request.tags
+    )
     _delete(SOURCE, request.source_id)
     return source_read(*created)
 
@@ -230,12 +264,21 @@ def discover_source_config_schema(request: SourceCoreConfig) -> SourceDiscoverSc
 
 def create_destination(request: DestinationCreate) -> DestinationRead:
     return destination_read(
-        *_create(DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name)
+        *create_actor(
+            DESTINATION,
+            request.workspace_id,
+            request.destination_definition_id,
+            request.connection_configuration,
+            request.name,
+            request.tags,
+        )
     )
 
 
 def update_destination(request: DestinationUpdate) -> DestinationRead:
-    return destination_read(*_update(DESTINATION, request.destination_id, request.connection_configuration, request.name))
+    return destination_read(
+        *update_actor(DESTINATION, request.destination_id, request.connection_configuration, request.name, request.tags)
+    )
 
 
 def get_destination(request: DestinationIdRequestBody) -> DestinationRead:
@@ -253,7 +296,9 @@ def delete_destination(request: DestinationIdRequestBody) -> None:
 
 def recreate_destination(request: DestinationRecreate) -> DestinationRead:
     get_actor(DESTINATION, request.destination_id)
-    created = _create(DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name)
+    created = create_actor(
+        DESTINATION, request.workspace_id, request.destination_definition_id, request.connection_configuration, request.name, request.tags
+    )
     _delete(DESTINATION, request.destination_id)
     return destination_read(*created)
 
@@ -272,49 +317,3 @@ def check_destination_config(request: DestinationCoreConfig) -> CheckConnectionR
     definition = definitions.get_definition(DESTINATION, request.destination_definition_id)
     validate_config(request.connection_configuration, definitions.specification(definition))
     return _check(DESTINATION, definition.id, definition, request.connection_configuration)
-
-
-# SAMPLES
-
-
-def read_source_sample(request: SourceSampleRequest) -> SourceSampleRead:
-    """Up to ``limit`` records of one stream of a saved source, from its catalog discovered last."""
-    source = get_actor(SOURCE, request.source_id)
-    catalog = source_catalog(source)
-    return _sample(source.definition, source.configuration, source.id, catalog, request)
-
-
-def read_config_sample(request: SourceCoreSampleRequest) -> SourceSampleRead:
-    """The same for an unsaved source config: validated, discovered, then sampled."""
-    definition = definitions.get_definition(SOURCE, request.source_definition_id)
-    validate_config(request.connection_configuration, definitions.specification(definition))
-    discovered = discover(definition, request.connection_configuration, definition.id).catalog
-    assert discovered is not None  # a discover always answers with one
-    return _sample(definition, request.connection_configuration, definition.id, discovered, request)
-
-
-SampleRequest = SourceSampleRequest | SourceCoreSampleRequest
-
-
-def _sample(definition: Any, config: dict[str, Any], scope: uuid.UUID, catalog: AirbyteCatalog, request: SampleRequest) -> SourceSampleRead:
-    wanted = (request.stream_name, request.stream_namespace)
-    found = next((item.stream for item in catalog.streams if (item.stream.name, item.stream.namespace) == wanted), None)
-    if found is None:
-        raise InvalidInput.field("$.streamName", "the source has no such stream (sources/discover_schema lists them)", request.stream_name)
-    stream = catalogs.configured_streams(AirbyteCatalog(streams=[_selected(found)]))[0].stream
-    job = SampleJob(
-        image=scheduler.image(definition),
-        config=config,
-        stream=stream,
-        limit=request.limit,
-        seconds=request.timeout_seconds,
-        secrets=secret_values(config, definitions.specification(definition)),
-    )
-    records = scheduler.run_sample_job(str(scope), job)
-    return SourceSampleRead(stream_name=found.name, stream_namespace=found.namespace, records=records)
-
-
-def _selected(stream: Any) -> Any:
-
-    config = AirbyteStreamConfiguration(sync_mode=SyncMode.full_refresh, destination_sync_mode=DestinationSyncMode.append)
-    return AirbyteStreamAndConfiguration(stream=stream, config=config)

@@ -6,7 +6,7 @@ import msgspec
 import peewee
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
-from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, now, transaction
+from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, transaction
 from airpipe.schemas.base import ScheduleType, TimeUnit
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.schemas.connections import (
@@ -18,9 +18,10 @@ from airpipe.schemas.connections import (
     ConnectionUpdate,
     ScheduleData,
 )
+from airpipe.schemas.history import ChangeAction
 from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.lists import WorkspaceListRequestBody
-from airpipe.services import catalogs, scheduler, schedules, stream_schedules
+from airpipe.services import authorship, catalogs, history, scheduler, schedules, stream_schedules
 from airpipe.services.actors import get_actor, refuse_unknown_streams, source_catalog
 from airpipe.services.converters import connection_read, job_info_read
 from airpipe.services.paging import paged
@@ -66,11 +67,15 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
         prefix=request.prefix or "",
         namespace_definition=(request.namespace_definition.value if request.namespace_definition else "source"),
         namespace_format=request.namespace_format,
+        tags=request.tags,
+        created_by=authorship.by(),
+        updated_by=authorship.by(),
     )
     _apply_schedule(connection, request.schedule, request.schedule_type, request.schedule_data)
     with transaction():
         connection.save(force_insert=True)
         stream_schedules.save_rows(connection, catalog)
+        history.record_connection(connection, ChangeAction.created, source.workspace_id)
     return connection_read(connection)
 
 
@@ -91,6 +96,8 @@ def update_connection(request: ConnectionUpdate) -> ConnectionRead:
         connection.namespace_definition = request.namespace_definition.value
     if request.namespace_format is not UNSET:
         connection.namespace_format = request.namespace_format
+    if request.tags is not UNSET:
+        connection.tags = request.tags
     if not (request.schedule is UNSET and request.schedule_type is UNSET and request.schedule_data is UNSET):
         current = None
         if connection.schedule_units:
@@ -103,9 +110,10 @@ def update_connection(request: ConnectionUpdate) -> ConnectionRead:
         )
     was_active = connection.status == "active"
     connection.status = request.status.value
-    connection.updated_at = now()
+    authorship.touch(connection)
     with transaction():
         connection.save()
+        history.record_connection(connection, ChangeAction.updated, notifications.workspace_of(connection))
         if request.sync_catalog is not UNSET or request.sync_schema is not UNSET:
             stream_schedules.save_rows(connection, msgspec.convert(connection.catalog, AirbyteCatalog))
         announced = was_active and connection.status != "active" and _announce_disabled(connection)
@@ -168,7 +176,7 @@ def workspace_connections(request: WorkspaceListRequestBody) -> list[Connection]
 
     def ordered(query: peewee.ModelSelect[Connection]) -> peewee.ModelSelect[Connection]:
         default = (Connection.created_at, Connection.name)
-        return paged(query, request, name=Connection.name, created_at=Connection.created_at, default_order=default)
+        return paged(query, request, name=Connection.name, created_at=Connection.created_at, default_order=default, tags=Connection.tags)
 
     if request.pagination is None:
         return list(ordered(in_workspace.select(*LISTED)))
@@ -184,8 +192,9 @@ def delete_connection(request: ConnectionIdRequestBody) -> None:
         connection = get_connection_model(request.connection_id)
         was_active = connection.status == "active"
         connection.status = "deprecated"
-        connection.updated_at = now()
+        authorship.touch(connection)
         connection.save()
+        history.record_connection(connection, ChangeAction.deleted, notifications.workspace_of(connection))
         announced = was_active and _announce_disabled(connection)
     if announced:
         tasks.notify_soon()

@@ -50,6 +50,11 @@ def workspace_read(workspace: Workspace) -> WorkspaceRead:
         anonymous_data_collection=workspace.anonymous_data_collection,
         news=workspace.news,
         security_updates=workspace.security_updates,
+        created_at=workspace.created_at,
+        updated_at=workspace.updated_at,
+        created_by=workspace.created_by,
+        updated_by=workspace.updated_by,
+        tags=workspace.tags,
     )
 
 
@@ -81,6 +86,11 @@ def source_read(source: Actor, spec: dict[str, Any]) -> SourceRead:
         connection_configuration=mask(source.configuration, spec),
         name=source.name,
         source_name=source.definition.name,
+        created_at=source.created_at,
+        updated_at=source.updated_at,
+        created_by=source.created_by,
+        updated_by=source.updated_by,
+        tags=source.tags,
     )
 
 
@@ -92,6 +102,11 @@ def destination_read(destination: Actor, spec: dict[str, Any]) -> DestinationRea
         connection_configuration=mask(destination.configuration, spec),
         name=destination.name,
         destination_name=destination.definition.name,
+        created_at=destination.created_at,
+        updated_at=destination.updated_at,
+        created_by=destination.created_by,
+        updated_by=destination.updated_by,
+        tags=destination.tags,
     )
 
 
@@ -112,6 +127,11 @@ def connection_read(connection: Connection) -> ConnectionRead:
         prefix=connection.prefix,
         namespace_definition=stored_as(NamespaceDefinitionType, connection.namespace_definition),
         namespace_format=connection.namespace_format,
+        created_at=connection.created_at,
+        updated_at=connection.updated_at,
+        created_by=connection.created_by,
+        updated_by=connection.updated_by,
+        tags=connection.tags,
     )
 
 
@@ -165,6 +185,7 @@ def job_read(job: Job) -> JobRead:
         created_at=job.created_at,
         updated_at=job.updated_at,
         status=stored_as(JobStatus, job.status),
+        created_by=job.created_by,
     )
 
 

@@ -10,11 +10,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import msgspec
 import peewee
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
-from airpipe.models import DataSink, DataSinkEntry, by_id, is_sqlite, now, transaction
+from airpipe.models import DataSink, DataSinkEntry, by_id, now, transaction
 from airpipe.schemas.data_sinks import (
     DataSinkCreate,
     DataSinkEntryCreate,
@@ -108,10 +107,8 @@ def delete_data_sink(request: DataSinkIdRequestBody) -> None:
 def list_data_sinks(request: DataSinkListRequestBody) -> DataSinkReadList:
     get_workspace_model(request.workspace_id)
     query = DataSink.select().where(DataSink.workspace == request.workspace_id)
-    for tag in dict.fromkeys(request.tags or []):
-        query = query.where(_has_tag(DataSink.tags, tag))
-    default_order = (DataSink.serial,)
-    sinks = list(paged(query, request, name=DataSink.label, created_at=DataSink.created_at, default_order=default_order))
+    order = (DataSink.serial,)
+    sinks = list(paged(query, request, name=DataSink.label, created_at=DataSink.created_at, default_order=order, tags=DataSink.tags))
     entries = _entries_of([sink.id for sink in sinks]) if request.include_entries and sinks else None
     return DataSinkReadList(data_sinks=[_read(sink, None if entries is None else entries.get(sink.id, [])) for sink in sinks])
 
@@ -265,22 +262,6 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     return "an array" if isinstance(value, list) else "an object"
-
-
-def _has_tag(field: peewee.Field, tag: str) -> peewee.Node:
-    """The JSON list of strings in ``field`` holds ``tag`` (case-sensitive, on both databases).
-
-    An element's JSON text is bounded by ``[`` or ``,`` before and ``,`` or ``]`` after; inside a
-    JSON string a quote is always escaped, so ``,"tag",`` cannot begin inside another element."""
-    element = msgspec.json.encode(tag).decode()
-    position = peewee.fn.INSTR if is_sqlite() else peewee.fn.STRPOS  # LIKE ignores case in SQLite
-    condition: peewee.Node | None = None
-    for before in "[,":
-        for after in ",]":
-            found = position(field, before + element + after) > 0
-            condition = found if condition is None else condition | found
-    assert condition is not None
-    return condition
 
 
 def _read(sink: DataSink, entries: list[DataSinkEntry] | None = None) -> DataSinkRead:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import msgspec
 import peewee
 
+from airpipe.models import is_sqlite
 from airpipe.schemas.lists import ListRequestBody, OrderBy, OrderDirection
 
 #: a page asked for without a size holds this many items
@@ -22,6 +24,7 @@ def paged(
     name: peewee.Field,
     created_at: peewee.Field,
     default_order: tuple[peewee.Node, ...],
+    tags: peewee.Field | None = None,
 ) -> peewee.ModelSelect[M]:
     """``query`` filtered, ordered and paged as ``request`` asks; without a request (or with none
     of its fields) it keeps ``default_order`` and every row. Ties are broken by the primary key,
@@ -30,6 +33,9 @@ def paged(
         return query.order_by(*default_order)
     if request.name_contains:
         query = query.where(contains(name, request.name_contains))
+    if request.tags and tags is not None:
+        for tag in dict.fromkeys(request.tags):
+            query = query.where(has_tag(tags, tag))
     if request.order_by is None and request.order_direction is None:
         order = default_order
     else:
@@ -50,3 +56,19 @@ def contains(field: peewee.Field, text: str) -> peewee.Node:
     """``field`` contains ``text``, ignoring case, with LIKE's wildcards in ``text`` taken literally."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return peewee.NodeList((peewee.fn.LOWER(field), peewee.SQL("LIKE"), f"%{escaped}%", peewee.SQL("ESCAPE '\\'")))
+
+
+def has_tag(field: peewee.Field, tag: str) -> peewee.Node:
+    """The JSON list of strings in ``field`` holds ``tag`` (case-sensitive, on both databases).
+
+    An element's JSON text is bounded by ``[`` or ``,`` before and ``,`` or ``]`` after; inside a
+    JSON string a quote is always escaped, so ``,"tag",`` cannot begin inside another element."""
+    element = msgspec.json.encode(tag).decode()
+    position = peewee.fn.INSTR if is_sqlite() else peewee.fn.STRPOS  # LIKE ignores case in SQLite
+    condition: peewee.Node | None = None
+    for before in "[,":
+        for after in ",]":
+            found = position(field, before + element + after) > 0
+            condition = found if condition is None else condition | found
+    assert condition is not None
+    return condition

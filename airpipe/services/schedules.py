@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from croniter import CroniterBadDateError, CroniterError, croniter
 
+from airpipe import principal
 from airpipe.errors import InvalidInput
 from airpipe.models import Connection, db, now
 from airpipe.schemas.catalog import AirbyteCatalog
@@ -67,6 +68,14 @@ def start_due_syncs(at: dt.datetime | None = None) -> list[int]:
     """Start a sync for every active connection whose schedule is due at ``at`` (default: now; a
     naive datetime is UTC). Returns the ids of the jobs it created."""
     timestamp = now() if at is None else int((at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)).timestamp())
+    as_scheduler = principal.set_current(principal.SCHEDULER)  # the jobs it starts are the scheduler's
+    try:
+        return _start_due(timestamp)
+    finally:
+        principal.reset(as_scheduler)
+
+
+def _start_due(timestamp: int) -> list[int]:
     started: list[int] = []
     with_streams = stream_schedules.connections_with_rows()
     scheduled = Connection.schedule_type.in_(("basic", "cron"))

@@ -14,6 +14,7 @@ from airpipe.schemas.workspaces import (
     WorkspaceReadList,
     WorkspaceUpdate,
 )
+from airpipe.services import authorship
 from airpipe.services.converters import workspace_read
 from airpipe.services.paging import paged
 
@@ -44,6 +45,9 @@ def create_workspace(request: WorkspaceCreate) -> WorkspaceRead:
             anonymous_data_collection=bool(request.anonymous_data_collection),
             news=bool(request.news),
             security_updates=bool(request.security_updates),
+            tags=request.tags,
+            created_by=authorship.by(),
+            updated_by=authorship.by(),
         )
     return workspace_read(workspace)
 
@@ -51,7 +55,7 @@ def create_workspace(request: WorkspaceCreate) -> WorkspaceRead:
 def list_workspaces(request: ListRequestBody | None = None) -> WorkspaceReadList:
     query = Workspace.select().where(Workspace.tombstone == False)  # noqa: E712
     order = (Workspace.created_at, Workspace.name)
-    query = paged(query, request, name=Workspace.name, created_at=Workspace.created_at, default_order=order)
+    query = paged(query, request, name=Workspace.name, created_at=Workspace.created_at, default_order=order, tags=Workspace.tags)
     return WorkspaceReadList(workspaces=[workspace_read(w) for w in query])
 
 
@@ -79,6 +83,9 @@ def update_workspace(request: WorkspaceUpdate) -> WorkspaceRead:
             workspace.security_updates = request.security_updates
         if request.name is not None:
             workspace.name = request.name
+        if request.tags is not None:
+            workspace.tags = request.tags
+        authorship.touch(workspace)
         workspace.save()
     return workspace_read(workspace)
 
@@ -90,6 +97,7 @@ def delete_workspace(request: WorkspaceIdRequestBody) -> None:
         workspace = get_workspace_model(request.workspace_id)
         workspace.tombstone = True
         workspace.slug = f"{workspace.slug}-deleted-{workspace.id}"  # frees the slug for reuse
+        authorship.touch(workspace)
         workspace.save()
 
 

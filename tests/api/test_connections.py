@@ -33,6 +33,10 @@ def test_create_with_a_sync_catalog_shows_both_views(call: Any, create_source: A
     connection = call("connections/create", body)
     assert connection == {
         "connectionId": connection["connectionId"],
+        "createdAt": connection["createdAt"],
+        "updatedAt": connection["createdAt"],
+        "createdBy": "anonymous",
+        "updatedBy": "anonymous",
         "name": "faker <> json",
         "sourceId": source["sourceId"],
         "destinationId": destination["destinationId"],

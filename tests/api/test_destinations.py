@@ -35,6 +35,10 @@ def test_create_get_and_list(call: Any, create_destination: Any) -> None:
     destination = create_destination("/local/out")
     assert destination == {
         "destinationDefinitionId": LOCAL_JSON_ID,
+        "createdAt": destination["createdAt"],
+        "updatedAt": destination["createdAt"],
+        "createdBy": "anonymous",
+        "updatedBy": "anonymous",
         "destinationId": destination["destinationId"],
         "workspaceId": WORKSPACE_ID,
         "connectionConfiguration": {"destination_path": "/local/out"},

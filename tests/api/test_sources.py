@@ -30,6 +30,10 @@ def test_create_answers_the_source(create_source: Any) -> None:
     source = create_source(5)
     assert source == {
         "sourceDefinitionId": FAKER_ID,
+        "createdAt": source["createdAt"],
+        "updatedAt": source["createdAt"],
+        "createdBy": "anonymous",
+        "updatedBy": "anonymous",
         "sourceId": source["sourceId"],
         "workspaceId": WORKSPACE_ID,
         "connectionConfiguration": {"count": 5, "seed": 1},

@@ -59,7 +59,9 @@ def test_update_sets_the_flags_and_keeps_what_is_not_sent(call: Any) -> None:
         "news": True,
     }
     updated = call("workspaces/update", body)
-    assert updated == {**workspace, "initialSetupComplete": True, "onboardingComplete": True, "anonymousDataCollection": True, "news": True}
+    flags = {"initialSetupComplete": True, "onboardingComplete": True, "anonymousDataCollection": True, "news": True}
+    assert updated == {**workspace, **flags, "updatedAt": updated["updatedAt"], "updatedBy": "anonymous"}
+    assert workspace["createdBy"] == "anonymous" and updated["updatedAt"] >= workspace["createdAt"]
     assert call("workspaces/get", {"workspaceId": workspace["workspaceId"]}) == updated
 
 

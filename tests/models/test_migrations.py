@@ -17,7 +17,13 @@ from airpipe.models.migrations import SchemaVersion
 #: what the first release (schema version 1) did not have
 LATER_TABLES = [
     *("worker_beat", "discovered_catalog", "job_event", "notification_delivery", "notification_channel"),
-    *("alert_event", "alert", "alert_rule"),
+    *("alert_event", "alert", "alert_rule", "application_token", "application", "stream_schedule", "api_key"),
+    *("data_sink_entry", "data_sink", "change_record"),
+]
+LATER_COLUMNS = [
+    *(("workspace", column) for column in ("updated_at", "created_by", "updated_by", "tags")),
+    *((table, column) for table in ("actor", "connection") for column in ("created_by", "updated_by", "tags")),
+    ("job", "created_by"),
 ]
 LATER_INDEXES = {"connection": "connection_source_id_status_created_at_name_id", "job": "job_scope_id"}
 POSTGRES_URL = os.environ.get("AIRPIPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -54,6 +60,8 @@ def test_a_first_release_database_is_upgraded_step_by_step(empty_database: peewe
             empty_database.execute_sql(f'DROP TABLE "{table}"')
         for index in LATER_INDEXES.values():
             empty_database.execute_sql(f'DROP INDEX "{index}"')
+        for table, column in LATER_COLUMNS:
+            empty_database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
         SchemaVersion.update(version=1).execute()
         assert models.current_version() == 1
 
@@ -63,4 +71,6 @@ def test_a_first_release_database_is_upgraded_step_by_step(empty_database: peewe
         assert set(LATER_TABLES) <= tables
         for table, index in LATER_INDEXES.items():
             assert index in {found.name for found in empty_database.get_indexes(table)}
+        for table, column in LATER_COLUMNS:
+            assert column in {found.name for found in empty_database.get_columns(table)}
         assert models.migrate() == models.CURRENT_VERSION  # a second run changes nothing
