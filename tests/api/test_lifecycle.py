@@ -151,3 +151,53 @@ def test_a_bulk_update_changes_all_or_none(call: Call, create_connection: Call) 
     bad = call("connections/bulk_update", {"connectionIds": ids, "scheduleType": "cron"}, status=422)
     assert bad["validationErrors"][0]["propertyPath"] == "$.scheduleData.cron"
     call("connections/bulk_update", {"connectionIds": []}, status=422)
+
+
+# EVERY NEW VERB'S 404 AND 422
+
+UNKNOWN_BODIES = {
+    "sources/history/list": {"sourceId": UNKNOWN_ID},
+    "destinations/history/list": {"destinationId": UNKNOWN_ID},
+    "connections/history/list": {"connectionId": UNKNOWN_ID},
+    "sources/history/get": {"historyId": 987654},
+    "destinations/history/get": {"historyId": 987654},
+    "connections/history/get": {"historyId": 987654},
+    "sources/history/revert": {"historyId": 987654},
+    "destinations/history/revert": {"historyId": 987654},
+    "connections/history/revert": {"historyId": 987654},
+    "sources/trash/list": {"workspaceId": UNKNOWN_ID},
+    "destinations/trash/list": {"workspaceId": UNKNOWN_ID},
+    "connections/trash/list": {"workspaceId": UNKNOWN_ID},
+    "sources/restore": {"sourceId": UNKNOWN_ID},
+    "destinations/restore": {"destinationId": UNKNOWN_ID},
+    "connections/restore": {"connectionId": UNKNOWN_ID},
+    "sources/clone": {"sourceId": UNKNOWN_ID},
+    "destinations/clone": {"destinationId": UNKNOWN_ID},
+    "connections/clone": {"connectionId": UNKNOWN_ID},
+    "connections/bulk_update": {"connectionIds": [UNKNOWN_ID], "status": "inactive"},
+    "connections/streams/list": {"connectionId": UNKNOWN_ID},
+    "connections/streams/update": {"connectionId": UNKNOWN_ID, "streams": [{"streamName": "users"}]},
+    "connections/streams/incremental_fields": {"connectionId": UNKNOWN_ID, "streamName": "users"},
+    "connections/refresh_schema": {"connectionId": UNKNOWN_ID},
+    "sources/read_sample": {"sourceId": UNKNOWN_ID, "streamName": "users"},
+    "api_keys/delete": {"apiKeyId": UNKNOWN_ID},
+}
+
+
+def test_every_new_verb_answers_404_for_unknown_ids_and_422_for_a_missing_field(call: Call) -> None:
+    for path, body in UNKNOWN_BODIES.items():
+        assert "id" in call(path, body, status=404), path
+        missing = call(path, {}, status=422)
+        assert missing["validationErrors"] and missing["validationErrors"][0]["message"] == "is required", path
+
+
+def test_a_deleted_connection_cannot_be_refreshed_reverted_or_cloned(call: Call, connection: Any) -> None:
+    [created] = call("connections/history/list", {"connectionId": connection["connectionId"]})["history"]
+    call("connections/delete", {"connectionId": connection["connectionId"]}, status=204)
+    for path, body in [
+        ("connections/refresh_schema", {"connectionId": connection["connectionId"]}),
+        ("connections/history/revert", {"historyId": created["historyId"]}),
+        ("connections/clone", {"connectionId": connection["connectionId"]}),
+        ("connections/bulk_update", {"connectionIds": [connection["connectionId"]], "status": "active"}),
+    ]:
+        assert "deprecated" in call(path, body, status=409)["message"], path
