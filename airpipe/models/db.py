@@ -83,6 +83,23 @@ class Prepared(Generic[M]):
         return compiled
 
 
+_INSERTS: dict[tuple[type, type, tuple[str, ...]], str] = {}
+
+
+def insert(instance: peewee.Model) -> None:
+    """``instance.save(force_insert=True)`` (its primary key set, or an auto one), at a fraction of
+    the cost: peewee builds an INSERT's SQL anew each time (~0.4 ms for a wide row), and here it
+    is built once per model, columns and database type (see ``Prepared``)."""
+    model = type(instance)
+    data = instance.__data__
+    fields = [field for field in model._meta.sorted_fields if field.name in data]
+    key = (model, type(db.obj), tuple(field.name for field in fields))
+    sql = _INSERTS.get(key)
+    if sql is None:
+        sql = _INSERTS[key] = model.insert_many([[data[f.name] for f in fields]], fields=fields).sql()[0]
+    db.execute_sql(sql, [field.db_value(data[field.name]) for field in fields])
+
+
 _BY_ID: dict[type, Prepared[Any]] = {}
 
 

@@ -171,7 +171,7 @@ def source_catalog(source: Actor) -> AirbyteCatalog:
 def refuse_unknown_streams(source: Actor, catalog: AirbyteCatalog, field: str) -> None:
     """422 naming each stream of ``catalog`` the source does not have, as its last discover found
     them. With no discover stored yet nothing is checked: no connector runs for it here."""
-    stored = DiscoveredCatalog.get_or_none(DiscoveredCatalog.source == source.id)
+    stored = by_id(DiscoveredCatalog, source.id)
     if stored is None:
         return
     known = {(s["stream"]["name"], s["stream"].get("namespace")) for s in stored.catalog.get("streams") or []}

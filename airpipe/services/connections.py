@@ -6,7 +6,7 @@ import msgspec
 import peewee
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
-from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, transaction
+from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, insert, transaction
 from airpipe.schemas.base import ScheduleType, TimeUnit
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.schemas.connections import (
@@ -73,8 +73,8 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
     )
     _apply_schedule(connection, request.schedule, request.schedule_type, request.schedule_data)
     with transaction():
-        connection.save(force_insert=True)
-        stream_schedules.save_rows(connection, catalog)
+        insert(connection)
+        stream_schedules.save_rows(connection, catalog, new=True)
         history.record_connection(connection, ChangeAction.created, source.workspace_id)
     return connection_read(connection)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from airpipe import principal
 from airpipe.errors import NotFound
-from airpipe.models import Actor, ActorDefinition, ChangeRecord, Connection, by_id
+from airpipe.models import Actor, ActorDefinition, ChangeRecord, Connection, by_id, insert
 from airpipe.schemas.history import ChangeAction, HistoryEntryRead, HistoryReadList
 from airpipe.schemas.lists import Pagination
 from airpipe.services import definitions
@@ -62,7 +62,7 @@ def record_connection(connection: Connection, action: ChangeAction, workspace_id
 
 
 def _record(kind: str, resource_id: uuid.UUID, workspace_id: uuid.UUID, action: ChangeAction, snapshot: dict[str, Any]) -> None:
-    ChangeRecord.create(
+    row = ChangeRecord(
         kind=kind,
         resource_id=resource_id,
         workspace_id=workspace_id,
@@ -70,6 +70,7 @@ def _record(kind: str, resource_id: uuid.UUID, workspace_id: uuid.UUID, action: 
         snapshot=snapshot,
         changed_by=principal.current().name,
     )
+    insert(row)  # one per change of anything: its SQL is prepared once
 
 
 def list_history(resource_id: uuid.UUID, pagination: Pagination | None) -> HistoryReadList:

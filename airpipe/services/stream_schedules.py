@@ -40,11 +40,18 @@ def scheduled_streams(catalog: AirbyteCatalog) -> dict[Key, AirbyteStreamConfigu
     }
 
 
-def save_rows(connection: Connection, catalog: AirbyteCatalog) -> None:
+def save_rows(connection: Connection, catalog: AirbyteCatalog, *, new: bool = False) -> None:
     """Inside the transaction that saves ``catalog``: a row for each stream with its own schedule
-    (one that stays keeps when it last ran), none for the others."""
+    (one that stays keeps when it last ran), none for the others. ``new``: the connection was just
+    created, so it has none yet (no query for them)."""
     wanted = {(name, namespace or "") for name, namespace in scheduled_streams(catalog)}
-    rows = {(r.stream_name, r.stream_namespace): r for r in StreamSchedule.select().where(StreamSchedule.connection == connection.id)}
+    if new and not wanted:
+        return
+    rows = (
+        {}
+        if new
+        else {(r.stream_name, r.stream_namespace): r for r in StreamSchedule.select().where(StreamSchedule.connection == connection.id)}
+    )
     for key, row in rows.items():
         if key not in wanted:
             row.delete_instance()
