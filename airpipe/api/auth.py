@@ -44,7 +44,17 @@ class AuthMiddleware:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        who = await self._principal(scope)
+        key = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-api-key":
+                key = value.strip().decode("latin-1")
+        if key is None and authorization is None and self.expected is None:
+            # no password and no credentials: anonymous, the context's default (no lookup, nothing to set)
+            await self.app(scope, receive, send)
+            return
+        who = await self._principal(key, authorization)
         if who is None:
             await airpipe_error(None, Unauthorized(REFUSED))(scope, receive, send)
             return
@@ -54,14 +64,8 @@ class AuthMiddleware:
         finally:
             principal.reset(token)
 
-    async def _principal(self, scope: Scope) -> principal.Principal | None:
+    async def _principal(self, key: str | None, authorization: bytes | None) -> principal.Principal | None:
         """The caller, or None to refuse the request (401)."""
-        key = authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-            elif name == b"x-api-key":
-                key = value.strip().decode("latin-1")
         if key is None and authorization is not None:
             scheme, _, credentials = authorization.partition(b" ")
             if scheme.lower() == b"basic":
