@@ -156,8 +156,10 @@ class AirpipeServer:
             self.process.wait(15)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` to ``/api/v1/<path>`` (or to ``path`` itself when it starts with a slash)."""
         headers = {"Content-Type": "application/json", **(basic(self.auth) if self.auth else {})}
-        request = urllib.request.Request(f"{self.url}/api/v1/{path}", json.dumps(body).encode(), headers)
+        url = f"{self.url}{path}" if path.startswith("/") else f"{self.url}/api/v1/{path}"
+        request = urllib.request.Request(url, json.dumps(body).encode(), headers)
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read() or b"null")
 

@@ -21,6 +21,13 @@ from airpipe.api.operations import GETS, OPERATIONS, Operation
 from airpipe.schemas.base import InternalErrorInfo, InvalidInputExceptionInfo, KnownExceptionInfo
 
 REF = "#/components/schemas/{name}"
+
+#: how both APIs' callers authenticate (api/auth.py)
+SECURITY_SCHEMES = {
+    "basicAuth": {"type": "http", "scheme": "basic"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API key, or an application's token"},
+}
 JSON = "application/json"
 
 # OPERATION IDS
@@ -320,11 +327,7 @@ def build_spec() -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "responses": error_responses(schemas),
-            "securitySchemes": {
-                "basicAuth": {"type": "http", "scheme": "basic"},
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API key, or an application's token"},
-            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 

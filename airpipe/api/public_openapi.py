@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from airpipe import __version__
-from airpipe.api.openapi import error_responses, json_content, schema_components
+from airpipe.api.openapi import SECURITY_SCHEMES, error_responses, json_content, schema_components
 from airpipe.api.public_operations import PATH_PARAMETERS, PREFIX, PUBLIC_OPERATIONS, PublicOperation
 from airpipe.schemas.base import InternalErrorInfo, InvalidInputExceptionInfo, KnownExceptionInfo
 
@@ -88,11 +88,7 @@ def build_public_spec() -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "responses": error_responses(schemas),
-            "securitySchemes": {
-                "basicAuth": {"type": "http", "scheme": "basic"},
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an application's token, or an API key"},
-            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 

@@ -7,13 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from suitekit import free_port, wait_until
+from suitekit import AirpipeServer, free_port
 
 from airpipe.connectors import registry
 from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID
@@ -21,52 +20,20 @@ from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID
 pytestmark = pytest.mark.e2e
 
 
-class Server:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        request = urllib.request.Request(f"{self.url}/api/v1/{path}", json.dumps(body).encode(), {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("cli")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
-    with (directory / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airpipe.cli", "serve", "--port", str(port), "--data-dir", str(directory / "data")],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = Server(port)
-    try:
-        wait_until(running.healthy, 30, "the server")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirpipeServer]:
+    with AirpipeServer(tmp_path_factory.mktemp("cli")) as running:
         yield running
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
-def airpipe(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+def airpipe(server: AirpipeServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
     env["AIRPIPE_URL"] = server.url
     return subprocess.run([sys.executable, "-m", "airpipe.cli", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
-def connection(server: Server) -> dict[str, Any]:
+def connection(server: AirpipeServer) -> dict[str, Any]:
     workspace = str(DEFAULT_WORKSPACE_ID)
     source = server.post(
         "sources/create",
@@ -85,7 +52,7 @@ def connection(server: Server) -> dict[str, Any]:
     return server.post("connections/create", body)  # type: ignore[no-any-return]
 
 
-def test_sync_by_name_waits_and_sums_up(server: Server, connection: dict[str, Any]) -> None:
+def test_sync_by_name_waits_and_sums_up(server: AirpipeServer, connection: dict[str, Any]) -> None:
     result = airpipe(server, "sync", "shop to files", "--wait")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("job ") and " succeeded: " in result.stdout and "attempt" in result.stdout
@@ -119,7 +86,7 @@ def test_sync_by_name_waits_and_sums_up(server: Server, connection: dict[str, An
     assert cancelled.stdout.strip() == f"job {job_id}: succeeded"  # a finished job stays as it ended
 
 
-def test_sources_and_destinations_list_and_check(server: Server, connection: dict[str, Any]) -> None:
+def test_sources_and_destinations_list_and_check(server: AirpipeServer, connection: dict[str, Any]) -> None:
     sources = airpipe(server, "sources", "list")
     assert sources.returncode == 0 and connection["sourceId"] in sources.stdout and "shop" in sources.stdout
     assert airpipe(server, "destinations", "list").stdout.count(connection["destinationId"]) == 1
@@ -127,7 +94,7 @@ def test_sources_and_destinations_list_and_check(server: Server, connection: dic
     assert (check.returncode, check.stdout.strip()) == (0, "succeeded")
 
 
-def test_mistakes_exit_1_with_the_reason(server: Server, connection: dict[str, Any], tmp_path: Path) -> None:
+def test_mistakes_exit_1_with_the_reason(server: AirpipeServer, connection: dict[str, Any], tmp_path: Path) -> None:
     unknown = airpipe(server, "sync", "no such connection")
     assert unknown.returncode == 1 and "no connections are named 'no such connection'" in unknown.stderr
     missing = airpipe(server, "jobs", "get", "987654")
@@ -140,7 +107,7 @@ def test_mistakes_exit_1_with_the_reason(server: Server, connection: dict[str, A
     assert down.returncode == 1 and "is `airpipe serve` running?" in down.stderr
 
 
-def test_a_sample_comes_back_through_the_queue_of_a_real_server(server: Server, connection: dict[str, Any]) -> None:
+def test_a_sample_comes_back_through_the_queue_of_a_real_server(server: AirpipeServer, connection: dict[str, Any]) -> None:
     """The sample's records travel back through the embedded queue's result store (sealed), not the database."""
     sample = server.post("sources/read_sample", {"sourceId": connection["sourceId"], "streamName": "users", "limit": 4})
     assert [r["id"] for r in sample["records"]] == [1, 2, 3, 4]

@@ -4,17 +4,12 @@ credentials buy the token, then sync, follow the job to its end, list it, and ca
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from suitekit import basic, free_port, wait_until
+from suitekit import AirpipeServer
 
 from airpipe.connectors import registry
 from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID
@@ -26,44 +21,15 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "open sesame"
 
 
-class Server:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        headers = {"Content-Type": "application/json", **basic(f"airbyte:{PASSWORD}")}
-        request = urllib.request.Request(f"{self.url}{path}", json.dumps(body).encode(), headers)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/public/v1/health", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirpipeServer]:
     directory = tmp_path_factory.mktemp("public")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")}
-    env["AIRPIPE_BASIC_AUTH_PASSWORD"] = PASSWORD
-    with (directory / "serve.log").open("wb") as log:
-        command = [sys.executable, "-m", "airpipe.cli", "serve", "--port", str(port), "--data-dir", str(directory / "data")]
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    running = Server(port)
-    try:
-        wait_until(running.healthy, 30, "the server")
+    with AirpipeServer(directory, {"AIRPIPE_BASIC_AUTH_PASSWORD": PASSWORD}, auth=f"airbyte:{PASSWORD}") as running:
         yield running
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 @pytest.fixture(scope="module")
-def sdk(server: Server) -> Any:
+def sdk(server: AirpipeServer) -> Any:
     application = server.post("/api/public/v1/applications", {"name": "airflow"})
     credentials = models.SchemeClientCredentials(
         client_id=application["clientId"], client_secret=application["clientSecret"], token_url="applications/token"
@@ -71,7 +37,7 @@ def sdk(server: Server) -> Any:
     return airbyte_api.AirbyteAPI(server_url=f"{server.url}/api/public/v1", security=models.Security(client_credentials=credentials))
 
 
-def connection_of(server: Server, count: int, name: str) -> str:
+def connection_of(server: AirpipeServer, count: int, name: str) -> str:
     workspace = str(DEFAULT_WORKSPACE_ID)
     source = server.post(
         "/api/v1/sources/create",
@@ -99,7 +65,7 @@ def wait_for(sdk: Any, job_id: int, statuses: set[Any], seconds: float = 60) -> 
         time.sleep(0.2)
 
 
-def test_the_sdk_syncs_and_follows_the_job_to_its_end(server: Server, sdk: Any) -> None:
+def test_the_sdk_syncs_and_follows_the_job_to_its_end(server: AirpipeServer, sdk: Any) -> None:
     connection_id = connection_of(server, 200, "shop")
     listed = sdk.connections.list_connections(request=api.ListConnectionsRequest(workspace_ids=[str(DEFAULT_WORKSPACE_ID)]))
     assert connection_id in [c.connection_id for c in listed.connections_response.data]
@@ -122,7 +88,7 @@ def test_the_sdk_syncs_and_follows_the_job_to_its_end(server: Server, sdk: Any) 
     assert "users" in [s.stream_name for s in streams.stream_properties_response]
 
 
-def test_the_sdk_cancels_a_running_sync(server: Server, sdk: Any) -> None:
+def test_the_sdk_cancels_a_running_sync(server: AirpipeServer, sdk: Any) -> None:
     connection_id = connection_of(server, 50_000_000, "firehose")
     job = sdk.jobs.create_job(request=models.JobCreateRequest(connection_id=connection_id, job_type=models.JobTypeEnum.SYNC)).job_response
     assert wait_for(sdk, job.job_id, {models.JobStatusEnum.RUNNING}).status == models.JobStatusEnum.RUNNING
