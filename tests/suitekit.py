@@ -15,7 +15,8 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,26 @@ def _value(info: msgspec.inspect.Type) -> Any:
         return [_value(info.item_type) for _ in range(info.min_length or 0)]
     simple = {i.UUIDType: NOWHERE_ID, i.StrType: "x", i.IntType: 1, i.FloatType: 1.0, i.BoolType: False, i.DictType: {}}
     return simple.get(type(info))
+
+
+# QUERIES
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """The SQL statements run meanwhile."""
+    from airpipe import models
+
+    database = models.db.obj
+    statements: list[str] = []
+    original = database.execute_sql
+
+    def execute_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return original(sql, *args, **kwargs)
+
+    database.execute_sql = execute_sql
+    try:
+        yield statements
+    finally:
+        del database.execute_sql

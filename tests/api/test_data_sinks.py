@@ -3,12 +3,11 @@ verb, with the 404, 409 and 422 answers of each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from suitekit import counted
 
 from airpipe import models
 from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID as DEFAULT_WORKSPACE
@@ -156,24 +155,6 @@ def test_list_filters_by_tags_and_name_orders_and_pages(call: Call, make_sink: C
     assert labels(pagination={"pageSize": 3, "rowOffset": 2}) == ["charlie", "delta"]
     call("data_sinks/list", {"workspaceId": UNKNOWN_ID}, status=404)
     assert field_error(call("data_sinks/list", {}, status=422))[0] == "$.workspaceId"
-
-
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    """The SQL statements run meanwhile."""
-    database = models.db.obj
-    statements: list[str] = []
-    original = database.execute_sql
-
-    def execute_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(sql)
-        return original(sql, *args, **kwargs)
-
-    database.execute_sql = execute_sql
-    try:
-        yield statements
-    finally:
-        del database.execute_sql
 
 
 def test_a_list_with_entries_costs_as_many_queries_for_30_sinks_as_for_3(client: TestClient, call: Call, make_sink: Call) -> None:

@@ -4,14 +4,13 @@ and costs the same number of queries for 10 items as for 1,000."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import peewee
 import pytest
 from peewee import fn
 from starlette.testclient import TestClient
+from suitekit import counted
 
 from airpipe import models
 from airpipe.services.workspaces import DEFAULT_WORKSPACE_ID as DEFAULT_WORKSPACE
@@ -111,24 +110,6 @@ def test_bad_paging_is_a_422_naming_the_field(client: TestClient, body: dict[str
 
 
 # QUERIES PER REQUEST
-
-
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    """The SQL statements run meanwhile."""
-    database = models.db.obj
-    statements: list[str] = []
-    original = database.execute_sql
-
-    def execute_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(sql)
-        return original(sql, *args, **kwargs)
-
-    database.execute_sql = execute_sql
-    try:
-        yield statements
-    finally:
-        del database.execute_sql
 
 
 @pytest.mark.parametrize("path", ["connections/list", "web_backend/connections/list"])
