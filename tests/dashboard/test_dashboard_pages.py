@@ -267,3 +267,15 @@ def test_the_api_is_unchanged_beside_the_dashboard(ui: TestClient) -> None:
     assert response.status_code == 404 and response.headers["content-type"] == "application/json"
     assert ui.get("/ui/static/dashboard.css").headers["content-type"].startswith("text/css")
     assert ui.get("/ui/static/job.js").status_code == 200
+
+
+def test_an_api_keys_scopes_hold_in_the_dashboard(ui: TestClient) -> None:
+    connection_id = create_connection(ui)
+    keys = {}
+    for name, scopes in (("viewer", ["read"]), ("team", [f"write:{WORKSPACE_ID}"])):
+        keys[name] = {"X-Api-Key": ui.post("/api/v1/api_keys/create", json={"name": name, "scopes": scopes}).json()["key"]}
+    assert ui.get("/", headers=keys["viewer"]).status_code == 200
+    refused = ui.post(f"/ui/connections/{connection_id}/sync", headers=keys["viewer"], follow_redirects=False)
+    assert refused.status_code == 403 and "it needs the write scope" in refused.text
+    assert ui.get("/", headers=keys["team"]).status_code == 403  # a key limited to a workspace: the API only
+    assert "No syncs yet." in ui.get(f"/ui/connections/{connection_id}").text

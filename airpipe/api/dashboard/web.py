@@ -17,11 +17,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from airpipe import principal
 from airpipe.api.decoding import decode_body
 from airpipe.api.routing import run_service
-from airpipe.errors import OUTAGES, AirpipeError, InvalidInput, NotFound, PayloadTooLarge
+from airpipe.errors import OUTAGES, AirpipeError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from airpipe.schemas.workspaces import WorkspaceRead
-from airpipe.services import workspaces
+from airpipe.services import access, workspaces
 
 logger = logging.getLogger("airpipe.api")
 
@@ -135,6 +136,7 @@ def page(view: Page) -> Page:
         try:
             if request.method == "POST" and not same_origin(request):
                 return error_page(request, 403, "This form was sent from another site: refused.")
+            require_scope(request)
             return await view(request)
         except AirpipeError as exc:
             errors = exc.errors if isinstance(exc, InvalidInput) else []
@@ -147,6 +149,18 @@ def page(view: Page) -> Page:
             return error_page(request, 500, "Internal error (the server log has the details).")
 
     return wrapped
+
+
+def require_scope(request: Request) -> None:
+    """An API key's scopes hold here too: reading a page needs read, a form action write. The
+    pages show every workspace, so a key limited to some may not use the dashboard (403)."""
+    who = principal.current()
+    if who.scopes is principal.EVERYTHING:
+        return
+    level = "write" if request.method == "POST" else "read"
+    access.require_level(who, level)
+    if who.workspaces_for(level) is not None:
+        raise Forbidden(f"{who.name} may {level} only in some workspaces, and the dashboard shows them all: use the API")
 
 
 def error_page(request: Request, status_code: int, message: str, errors: list[Any] | None = None) -> HTMLResponse:
