@@ -3,7 +3,6 @@ lookup that turns a presented key into the principal it stands for."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from airpipe import principal
@@ -11,15 +10,12 @@ from airpipe.errors import InvalidInput, NotFound
 from airpipe.models import ApiKey, by_id, now, transaction
 from airpipe.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyIdRequestBody, ApiKeyRead, ApiKeyReadList
 from airpipe.schemas.lists import ListRequestBody
+from airpipe.services.secrets import digest
 
 PREFIX = "ap_"
 #: a key's use is written at most this often: not a database write per request
 LAST_USED_EVERY = 60
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _read(row: ApiKey) -> ApiKeyRead:
@@ -54,7 +50,7 @@ def create_api_key(request: ApiKeyCreate) -> ApiKeyCreated:
         row = ApiKey.create(
             name=request.name,
             prefix=key[:8],
-            key_hash=_hash(key),
+            key_hash=digest(key),
             scopes=list(request.scopes),
             expires_at=expires_at,
             created_by=principal.current().name,
@@ -77,11 +73,10 @@ def delete_api_key(request: ApiKeyIdRequestBody) -> None:
 
 def authenticate(key: str) -> principal.Principal | None:
     """The principal a presented key stands for; None for an unknown, revoked or expired key."""
-    row = ApiKey.get_or_none(ApiKey.key_hash == _hash(key))
+    row = ApiKey.get_or_none(ApiKey.key_hash == digest(key))
     timestamp = now()
     if row is None or (row.expires_at is not None and row.expires_at <= timestamp):
         return None
     if row.last_used_at is None or row.last_used_at < timestamp - LAST_USED_EVERY:
         ApiKey.update(last_used_at=timestamp).where(ApiKey.id == row.id).execute()
     return principal.Principal(row.name, principal.parse_scopes(row.scopes))
-

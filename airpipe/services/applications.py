@@ -5,7 +5,6 @@ revokes its tokens at once (they are rows, not signatures to wait out)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -14,13 +13,10 @@ from airpipe import principal
 from airpipe.errors import NotFound, Unauthorized
 from airpipe.models import Application, ApplicationToken, by_id, now, transaction
 from airpipe.schemas.public import AccessTokenRequest, AccessTokenResponse, ApplicationCreate, ApplicationRead, ApplicationReadList
+from airpipe.services.secrets import digest
 
 #: Airbyte's tokens live three minutes; clients (the SDK) fetch a new one a minute before expiry
 TOKEN_SECONDS = 180
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _read(application: Application, secret: str | None = None) -> ApplicationRead:
@@ -33,7 +29,7 @@ def create_application(request: ApplicationCreate) -> ApplicationRead:
     """A new client id and secret; the secret is in this answer only."""
     secret = secrets.token_urlsafe(32)
     with transaction():
-        application = Application.create(name=request.name, client_id=str(uuid.uuid4()), secret_hash=_hash(secret))
+        application = Application.create(name=request.name, client_id=str(uuid.uuid4()), secret_hash=digest(secret))
     return _read(application, secret)
 
 
@@ -64,13 +60,13 @@ def issue_token(request: AccessTokenRequest) -> AccessTokenResponse:
     if request.grant_type != "client_credentials":
         raise Unauthorized(f"unsupported grant_type {request.grant_type!r}: only client_credentials is")
     application = Application.get_or_none(Application.client_id == request.client_id)
-    if application is None or not hmac.compare_digest(application.secret_hash, _hash(request.client_secret)):
+    if application is None or not hmac.compare_digest(application.secret_hash, digest(request.client_secret)):
         raise Unauthorized("unknown client_id or wrong client_secret")
     token = secrets.token_urlsafe(32)
     timestamp = now()
     with transaction():
         ApplicationToken.delete().where(ApplicationToken.expires_at < timestamp).execute()  # keep the table small
-        ApplicationToken.create(token_hash=_hash(token), application=application, expires_at=timestamp + TOKEN_SECONDS)
+        ApplicationToken.create(token_hash=digest(token), application=application, expires_at=timestamp + TOKEN_SECONDS)
     return AccessTokenResponse(access_token=token, expires_in=TOKEN_SECONDS)
 
 
@@ -80,7 +76,7 @@ def token_principal(token: str) -> principal.Principal | None:
     row = (
         ApplicationToken.select(ApplicationToken.expires_at, Application.name)
         .join(Application)
-        .where(ApplicationToken.token_hash == _hash(token))
+        .where(ApplicationToken.token_hash == digest(token))
         .first()
     )
     if row is None or row.expires_at <= now():

@@ -11,12 +11,11 @@ import msgspec
 import peewee
 from huey.exceptions import ResultTimeout as HueyTimeout
 
-from airpipe import principal
 from airpipe.errors import OUTAGES, InvalidInput, JobTimeout, NoWorker
 from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, record_event, transaction
 from airpipe.models.crypto import unseal
 from airpipe.schemas.catalog import AirbyteCatalog
-from airpipe.services import catalogs, options
+from airpipe.services import authorship, catalogs, options
 from airpipe.services.secrets import secret_values
 from airpipe.worker import job_configs, runner, tasks
 from airpipe.worker.job_configs import ConnectorJob, Endpoint, Image, SampleJob, SyncJob
@@ -177,7 +176,7 @@ def _create_job(config_type: str, scope: str, config: ConnectorJob | SyncJob | S
     # Every job is born with its first attempt, so a client polling a pending job already sees
     # one entry in `attempts` (CONTRACT.md); the worker that claims the job runs that attempt.
     with transaction():
-        job = Job.create(config_type=config_type, scope=scope, config=job_configs.stored(config), created_by=principal.current().name)
+        job = Job.create(config_type=config_type, scope=scope, config=job_configs.stored(config), created_by=authorship.by())
         Attempt.create(job=job, number=1)
         record_event(job.id, "pending", reason="created", at=job.created_at)
     return job

@@ -5,9 +5,16 @@ Reads replace them with ``MASK``; an update that sends ``MASK`` keeps the stored
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 MASK = "**********"
+
+
+def digest(secret: str) -> str:
+    """How a secret that is only ever compared is stored (API keys, application secrets and
+    tokens): sha256, enough for random values this long, which need no salt or stretching."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def secret_paths(spec: dict[str, Any]) -> set[tuple[str, ...]]:
