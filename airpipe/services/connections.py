@@ -43,7 +43,8 @@ def live_connection(connection_id: uuid.UUID) -> Connection:
     return connection
 
 
-def create_connection(request: ConnectionCreate) -> ConnectionRead:
+def create_connection(request: ConnectionCreate, action: ChangeAction = ChangeAction.created) -> ConnectionRead:
+    """``action``: how the history names it (a clone is created this way too)."""
     source = get_actor(SOURCE, request.source_id)
     destination = get_actor(DESTINATION, request.destination_id)
     if source.workspace_id != destination.workspace_id:
@@ -75,11 +76,12 @@ def create_connection(request: ConnectionCreate) -> ConnectionRead:
     with transaction():
         insert(connection)
         stream_schedules.save_rows(connection, catalog, new=True)
-        history.record_connection(connection, ChangeAction.created, source.workspace_id)
+        history.record_connection(connection, action, source.workspace_id)
     return connection_read(connection)
 
 
-def update_connection(request: ConnectionUpdate) -> ConnectionRead:
+def update_connection(request: ConnectionUpdate, action: ChangeAction = ChangeAction.updated) -> ConnectionRead:
+    """``action``: how the history names it (a revert is an update too)."""
     connection = live_connection(request.connection_id)
     UNSET = msgspec.UNSET
     if request.sync_catalog is not UNSET:
@@ -113,7 +115,7 @@ def update_connection(request: ConnectionUpdate) -> ConnectionRead:
     authorship.touch(connection)
     with transaction():
         connection.save()
-        history.record_connection(connection, ChangeAction.updated, notifications.workspace_of(connection))
+        history.record_connection(connection, action, notifications.workspace_of(connection))
         if request.sync_catalog is not UNSET or request.sync_schema is not UNSET:
             stream_schedules.save_rows(connection, msgspec.convert(connection.catalog, AirbyteCatalog))
         announced = was_active and connection.status != "active" and _announce_disabled(connection)

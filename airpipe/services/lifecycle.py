@@ -22,8 +22,7 @@ from airpipe.schemas.actors import (
     SourceReadList,
 )
 from airpipe.schemas.base import ConnectionStatus
-from airpipe.schemas.catalog import AirbyteCatalog
-from airpipe.schemas.connections import ConnectionIdRequestBody, ConnectionRead, ConnectionReadList, ConnectionUpdate
+from airpipe.schemas.connections import ConnectionCreate, ConnectionIdRequestBody, ConnectionRead, ConnectionReadList, ConnectionUpdate
 from airpipe.schemas.history import (
     ChangeAction,
     ConnectionBulkUpdate,
@@ -38,10 +37,9 @@ from airpipe.schemas.history import (
     SourceHistoryRequestBody,
     TrashRequestBody,
 )
-from airpipe.services import actors, authorship, connections, definitions, history, stream_schedules
+from airpipe.services import actors, authorship, connections, definitions, history
 from airpipe.services.converters import connection_read, destination_read, source_read
 from airpipe.services.workspaces import get_workspace_model
-from airpipe.worker.notifications import workspace_of
 
 # HISTORY
 
@@ -95,19 +93,27 @@ def _revert_actor(actor_type: str, history_id: int) -> tuple[Actor, dict[str, An
 
 
 def revert_connection(request: HistoryIdRequestBody) -> ConnectionRead:
-    """Put back the settings a change left (its status too, unless that change deleted it)."""
+    """Put back the settings a change left (its status too, unless that change deleted it),
+    through connections/update's rules (validation, stream schedules, notifications)."""
     row = history.entry("connection", request.history_id)
     connection = connections.live_connection(row.resource_id)
     snapshot = row.snapshot
+    then = Connection(source=connection.source_id, destination=connection.destination_id)
     for name in history.CONNECTION_FIELDS:
-        if name != "status" or snapshot[name] != "deprecated":
-            setattr(connection, name, snapshot[name])
-    authorship.touch(connection)
-    with transaction():
-        connection.save()
-        stream_schedules.save_rows(connection, msgspec.convert(connection.catalog, AirbyteCatalog))
-        history.record_connection(connection, ChangeAction.reverted, workspace_of(connection))
-    return connection_read(connection)
+        setattr(then, name, snapshot[name])
+    status = connection.status if snapshot["status"] == "deprecated" else snapshot["status"]
+    update = ConnectionUpdate(connection_id=connection.id, status=ConnectionStatus(status), **_settings(then))
+    return connections.update_connection(update, ChangeAction.reverted)
+
+
+def _settings(connection: Connection) -> dict[str, Any]:
+    """A connection's settings as connections/create and /update take them: its read, decoded
+    again (a read built from a row carries its enum fields as the stored text)."""
+    read = msgspec.convert(msgspec.to_builtins(connection_read(connection)), ConnectionRead)
+    return {name: getattr(read, name) for name in _SETTINGS}
+
+
+_SETTINGS = ("name", "sync_catalog", "schedule_type", "schedule_data", "prefix", "namespace_definition", "namespace_format", "tags")
 
 
 # TRASH AND RESTORE
@@ -218,22 +224,14 @@ def _clone_actor(actor_type: str, actor_id: uuid.UUID, name: str | None) -> tupl
 
 
 def clone_connection(request: ConnectionCloneRequestBody) -> ConnectionRead:
-    """A copy of the settings, inactive and with no state: its first sync starts from scratch."""
+    """A copy of the settings, inactive and with no state (its first sync starts from scratch),
+    made by connections/create."""
     original = connections.live_connection(request.connection_id)
-    fields = {name: getattr(original, name) for name in history.CONNECTION_FIELDS}
-    fields.update(name=request.name or f"{original.name} (copy)", status="inactive")
-    clone = Connection(
-        source=original.source_id,
-        destination=original.destination_id,
-        created_by=authorship.by(),
-        updated_by=authorship.by(),
-        **fields,
+    settings = {**_settings(original), "name": request.name or f"{original.name} (copy)"}
+    create = ConnectionCreate(
+        source_id=original.source_id, destination_id=original.destination_id, status=ConnectionStatus.inactive, **settings
     )
-    with transaction():
-        clone.save(force_insert=True)
-        stream_schedules.save_rows(clone, msgspec.convert(clone.catalog, AirbyteCatalog))
-        history.record_connection(clone, ChangeAction.cloned, workspace_of(clone))
-    return connection_read(clone)
+    return connections.create_connection(create, ChangeAction.cloned)
 
 
 # BULK
