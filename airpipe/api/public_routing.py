@@ -4,6 +4,7 @@ worker thread, and a list's ``next``/``previous`` become URLs of the same path."
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from types import SimpleNamespace
@@ -37,7 +38,7 @@ def _path_value(name: str, text: str) -> Any:
 def decode_query(request: Request, query_type: type) -> Any:
     """The query string as ``query_type``: a list parameter may repeat (``?a=1&a=2``, as the SDK
     sends it) or be comma-separated; any other parameter takes its last value."""
-    lists = {f.encode_name for f in msgspec.structs.fields(query_type) if "list" in str(f.type)}
+    lists = _list_parameters(query_type)
     raw: dict[str, Any] = {}
     for name, value in request.query_params.multi_items():
         if name in lists:
@@ -53,6 +54,13 @@ def decode_query(request: Request, query_type: type) -> Any:
             raise InvalidInput.field(f"$.{missing[1]}", "is required (query parameter)") from None
         name = where.rstrip("`").split(".")[0].split("[")[0]
         raise InvalidInput.field(f"$.{name}", f"{message} (query parameter)", raw.get(name)) from None
+
+
+@functools.cache
+def _list_parameters(query_type: type) -> frozenset[str]:
+    """The query's list parameters (computed once: msgspec reads a Struct's annotations anew on
+    every call to structs.fields)."""
+    return frozenset(f.encode_name for f in msgspec.structs.fields(query_type) if "list" in str(f.type))
 
 
 async def _decode_body(request: Request, operation: PublicOperation, limit: int) -> Any:
