@@ -64,19 +64,19 @@ def reset(token: contextvars.Token[Principal]) -> None:
 def parse_scopes(scopes: list[str]) -> dict[str, frozenset[uuid.UUID] | None]:
     """``["read", "write:<workspaceId>"]`` as the mapping a Principal holds. ValueError names a
     scope that is not one of these."""
-    parsed: dict[str, set[uuid.UUID] | None] = {}
+    everywhere: set[str] = set()
+    some: dict[str, set[uuid.UUID]] = {}
     for text in scopes:
         level, _, workspace = text.partition(":")
         if level not in LEVELS:
             raise ValueError(f"unknown scope {text!r}: use read, write or admin, optionally :<workspaceId>")
         if not workspace:
-            parsed[level] = None
-        elif parsed.get(level, set()) is not None:
-            try:
-                parsed.setdefault(level, set())
-                workspaces = parsed[level]
-                assert workspaces is not None
-                workspaces.add(uuid.UUID(workspace))
-            except ValueError:
-                raise ValueError(f"scope {text!r}: {workspace!r} is not a workspace id") from None
-    return {level: (None if ws is None else frozenset(ws)) for level, ws in parsed.items()}
+            everywhere.add(level)
+            continue
+        try:
+            some.setdefault(level, set()).add(uuid.UUID(workspace))
+        except ValueError:
+            raise ValueError(f"scope {text!r}: {workspace!r} is not a workspace id") from None
+    parsed: dict[str, frozenset[uuid.UUID] | None] = {level: frozenset(ids) for level, ids in some.items()}
+    parsed.update(dict.fromkeys(everywhere))  # a scope for every workspace covers the limited ones
+    return parsed
