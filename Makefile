@@ -51,7 +51,8 @@ bench: install ## Benchmarks: Faker -> Local JSON vs the source alone; PostgreSQ
 
 bench-api: install ## API vs bare Starlette: gets in req/s, list pages at 10,000 connections and 100,000 jobs (SQLite and PostgreSQL)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1; } || \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }; }; } || \
 	  echo "note: wrk is not installed: the API bench uses its Python client (slower than the server)"
 	$(BIN)/python bench/api_bench.py $(API_BENCH_ARGS)
 
