@@ -7,6 +7,7 @@ Import it as ``suitekit`` from any test module: pytest puts ``tests/`` on sys.pa
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import socket
@@ -71,13 +72,14 @@ def sync_catalog(
     name: str, properties: dict[str, Any], sync_mode: str = "full_refresh", destination_sync_mode: str = "overwrite"
 ) -> dict[str, Any]:
     """A syncCatalog (the API's shape) of one selected stream keyed by ``id`` with the cursor
-    ``updated_at``, so creating a connection needs no discover."""
+    ``updated_at``, so creating a connection needs no discover. Its properties are a copy: a
+    test that changes them changes no other test's catalog."""
     return {
         "streams": [
             {
                 "stream": {
                     "name": name,
-                    "jsonSchema": {"type": "object", "properties": properties},
+                    "jsonSchema": {"type": "object", "properties": copy.deepcopy(properties)},
                     "supportedSyncModes": ["full_refresh", "incremental"],
                     "sourceDefinedCursor": True,
                     "defaultCursorField": ["updated_at"],
