@@ -101,7 +101,7 @@ class PostEndpoint:
     def __init__(self, operation: Operation, max_body_bytes: int) -> None:
         self.operation = operation
         self.limit = max_body_bytes
-        self.inline = operation.name in INLINE
+        self.on_loop = INLINE.get(operation.name)
         self.timer = metrics.REQUEST_SECONDS.labels(operation.name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -123,9 +123,8 @@ class PostEndpoint:
         payload = decode_body(await read_body(receive, self.limit), operation.request)
         if limited and who.workspaces_for(operation.scope) is not None:
             await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.resource, payload)
-        if self.inline:
-            result = _call_on_loop(operation.service, payload)
-        else:
+        result = None if self.on_loop is None else _call_on_loop(self.on_loop, payload)
+        if result is None:  # not an inline read, or one too long to build on the loop
             result = await run_in_threadpool(_call, operation.service, payload)
         if operation.response is None:
             await send({"type": "http.response.start", "status": 204, "headers": []})

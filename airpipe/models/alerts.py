@@ -7,15 +7,15 @@ import uuid
 import peewee
 
 from airpipe.models.config import Connection, Workspace
-from airpipe.models.db import BaseModel, now
+from airpipe.models.db import BaseModel, ForeignKeyField, now
 
 
 class AlertRule(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    workspace = peewee.ForeignKeyField(Workspace, backref="alert_rules", on_delete="CASCADE")
+    workspace = ForeignKeyField(Workspace, backref="alert_rules", on_delete="CASCADE")
     workspace_id: uuid.UUID
     #: None: every connection of the workspace
-    connection = peewee.ForeignKeyField(Connection, null=True, on_delete="CASCADE")
+    connection = ForeignKeyField(Connection, null=True, on_delete="CASCADE")
     connection_id: uuid.UUID | None
     name = peewee.TextField()
     kind = peewee.CharField()  # consecutive_failures, no_success_within, records_below
@@ -28,9 +28,9 @@ class Alert(BaseModel):
     """A rule firing for one connection, until it resolves (by itself, or by hand)."""
 
     id = peewee.BigAutoField()
-    rule = peewee.ForeignKeyField(AlertRule, backref="alerts", on_delete="CASCADE")
+    rule = ForeignKeyField(AlertRule, backref="alerts", on_delete="CASCADE")
     rule_id: uuid.UUID
-    connection = peewee.ForeignKeyField(Connection, on_delete="CASCADE")
+    connection = ForeignKeyField(Connection, on_delete="CASCADE")
     connection_id: uuid.UUID
     status = peewee.CharField(default="firing")  # firing, resolved
     message = peewee.TextField()
@@ -46,7 +46,7 @@ class AlertEvent(BaseModel):
     """The timeline: an alert fired, or resolved."""
 
     id = peewee.BigAutoField()
-    alert = peewee.ForeignKeyField(Alert, backref="events", on_delete="CASCADE")
+    alert = ForeignKeyField(Alert, backref="events", on_delete="CASCADE")
     alert_id: int
     kind = peewee.CharField()  # fired, resolved
     message = peewee.TextField()

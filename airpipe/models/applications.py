@@ -7,7 +7,7 @@ import uuid
 
 import peewee
 
-from airpipe.models.db import BaseModel, now
+from airpipe.models.db import BaseModel, ForeignKeyField, now
 
 
 class Application(BaseModel):
@@ -20,5 +20,5 @@ class Application(BaseModel):
 
 class ApplicationToken(BaseModel):
     token_hash = peewee.CharField(primary_key=True)  # sha256 of the bearer token
-    application = peewee.ForeignKeyField(Application, backref="tokens", on_delete="CASCADE")
+    application = ForeignKeyField(Application, backref="tokens", on_delete="CASCADE")
     expires_at = peewee.BigIntegerField(index=True)

@@ -11,7 +11,7 @@ from typing import Any
 import peewee
 
 from airpipe.models.crypto import EncryptedJSONField
-from airpipe.models.db import BaseModel, JSONField, now
+from airpipe.models.db import BaseModel, ForeignKeyField, JSONField, now
 
 SOURCE = "source"
 DESTINATION = "destination"
@@ -69,8 +69,8 @@ class Actor(SourceOrDestination, BaseModel):
 
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
     actor_type = peewee.CharField()
-    workspace = peewee.ForeignKeyField(Workspace, backref="actors")
-    definition = peewee.ForeignKeyField(ActorDefinition, backref="actors")
+    workspace = ForeignKeyField(Workspace, backref="actors")
+    definition = ForeignKeyField(ActorDefinition, backref="actors")
     # what peewee adds at run time, declared for the type checker: the foreign keys' raw values
     workspace_id: uuid.UUID
     definition_id: uuid.UUID
@@ -88,8 +88,8 @@ class Actor(SourceOrDestination, BaseModel):
 class Connection(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
     name = peewee.TextField()
-    source = peewee.ForeignKeyField(Actor, backref="source_connections")
-    destination = peewee.ForeignKeyField(Actor, backref="destination_connections")
+    source = ForeignKeyField(Actor, backref="source_connections")
+    destination = ForeignKeyField(Actor, backref="destination_connections")
     source_id: uuid.UUID  # the foreign keys' raw values, which peewee adds at run time
     destination_id: uuid.UUID
     status = peewee.CharField(default="active")
@@ -127,7 +127,7 @@ class DiscoveredCatalog(BaseModel):
     without a syncCatalog does not start a connector each time. It is forgotten when the source's
     config changes, and not used once its definition's tag differs or it is old."""
 
-    source = peewee.ForeignKeyField(Actor, primary_key=True, on_delete="CASCADE")
+    source = ForeignKeyField(Actor, primary_key=True, on_delete="CASCADE")
     catalog = JSONField()
     docker_image_tag = peewee.TextField()
     discovered_at = peewee.BigIntegerField(default=now)
@@ -136,7 +136,7 @@ class DiscoveredCatalog(BaseModel):
 class ConnectionState(BaseModel):
     """The checkpoint a connection resumes from: the last state the destination echoed."""
 
-    connection = peewee.ForeignKeyField(Connection, primary_key=True, backref="state")
+    connection = ForeignKeyField(Connection, primary_key=True, backref="state")
     state_type = peewee.CharField()
     state = JSONField()
     updated_at = peewee.BigIntegerField(default=now)
@@ -147,7 +147,7 @@ class StreamSchedule(BaseModel):
     truth; this row is written with it) and when the scheduler last started it."""
 
     id = peewee.AutoField()
-    connection = peewee.ForeignKeyField(Connection, backref="stream_schedules", on_delete="CASCADE")
+    connection = ForeignKeyField(Connection, backref="stream_schedules", on_delete="CASCADE")
     connection_id: uuid.UUID
     stream_name = peewee.TextField()
     stream_namespace = peewee.TextField(default="")  # "" for none: a unique index treats NULLs as distinct

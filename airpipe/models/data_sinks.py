@@ -8,12 +8,12 @@ import uuid
 import peewee
 
 from airpipe.models.config import Workspace
-from airpipe.models.db import BaseModel, JSONField, now
+from airpipe.models.db import BaseModel, ForeignKeyField, JSONField, now
 
 
 class DataSink(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    workspace = peewee.ForeignKeyField(Workspace, backref="data_sinks", on_delete="CASCADE", index=False)
+    workspace = ForeignKeyField(Workspace, backref="data_sinks", on_delete="CASCADE", index=False)
     workspace_id: uuid.UUID  # the foreign key's raw value, which peewee adds at run time
     #: 1, 2, 3... within the workspace, shown as ``SNK-<serial>``; unique there, never reused
     serial = peewee.IntegerField()
@@ -30,7 +30,7 @@ class DataSink(BaseModel):
 
 class DataSinkEntry(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    sink = peewee.ForeignKeyField(DataSink, backref="entries", on_delete="CASCADE", index=False)
+    sink = ForeignKeyField(DataSink, backref="entries", on_delete="CASCADE", index=False)
     sink_id: uuid.UUID
     key = peewee.TextField()
     value = JSONField()

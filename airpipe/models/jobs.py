@@ -8,7 +8,7 @@ import time
 import peewee
 
 from airpipe.models.crypto import EncryptedJSONField
-from airpipe.models.db import BaseModel, JSONField, Prepared, now
+from airpipe.models.db import BaseModel, ForeignKeyField, JSONField, Prepared, now
 
 SYNC = "sync"
 RESET = "reset_connection"
@@ -54,7 +54,7 @@ Job.add_index(Job.index(Job.scope, Job.id, name="job_scope_id"))
 
 class Attempt(BaseModel):
     id = peewee.BigAutoField()
-    job = peewee.ForeignKeyField(Job, backref="attempts", on_delete="CASCADE")
+    job = ForeignKeyField(Job, backref="attempts", on_delete="CASCADE")
     job_id: int  # the foreign key's raw value, which peewee adds at run time
     number = peewee.IntegerField()
     status = peewee.CharField(default="running")
@@ -78,7 +78,7 @@ class Attempt(BaseModel):
 
 class LogLine(BaseModel):
     id = peewee.BigAutoField()
-    attempt = peewee.ForeignKeyField(Attempt, backref="log_lines", on_delete="CASCADE")
+    attempt = ForeignKeyField(Attempt, backref="log_lines", on_delete="CASCADE")
     attempt_id: int  # the foreign key's raw value, which peewee adds at run time
     timestamp = peewee.BigIntegerField(default=now)
     level = peewee.CharField()
@@ -93,7 +93,7 @@ class JobEvent(BaseModel):
     in the transaction that made the change (see ``record_event``)."""
 
     id = peewee.BigAutoField()
-    job = peewee.ForeignKeyField(Job, on_delete="CASCADE", index=False)  # the (job, id) index serves it
+    job = ForeignKeyField(Job, on_delete="CASCADE", index=False)  # the (job, id) index serves it
     job_id: int  # the foreign key's raw value, which peewee adds at run time
     attempt_number = peewee.IntegerField(null=True)  # None: the job's own status
     status = peewee.CharField()
@@ -126,6 +126,12 @@ job_shown = Prepared(Job, lambda job: Job.select(*JOB_SHOWN_FIELDS).where(Job.id
 #: a job's attempts, and their log lines, in order: what every jobs/get reads (see Prepared)
 attempts_of_job = Prepared(Attempt, lambda job: Attempt.select().where(Attempt.job == job).order_by(Attempt.number), 1)
 log_lines_of_job = Prepared(LogLine, lambda job: LogLine.select().join(Attempt).where(Attempt.job == job).order_by(LogLine.id), 1)
+#: a job's log is short when it has at most this many lines (services.jobs.get_job_if_short)
+SHORT_LOG_LINES = 200
+#: the first lines of a job's log, one more than a short log has
+log_head_of_job = Prepared(
+    LogLine, lambda job: LogLine.select().join(Attempt).where(Attempt.job == job).order_by(LogLine.id), 1, limit=SHORT_LOG_LINES + 1
+)
 
 
 @functools.lru_cache(maxsize=4096)

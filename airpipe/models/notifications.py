@@ -9,12 +9,12 @@ import peewee
 
 from airpipe.models.config import Workspace
 from airpipe.models.crypto import EncryptedJSONField
-from airpipe.models.db import BaseModel, JSONField, now
+from airpipe.models.db import BaseModel, ForeignKeyField, JSONField, now
 
 
 class NotificationChannel(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    workspace = peewee.ForeignKeyField(Workspace, backref="notification_channels", on_delete="CASCADE")
+    workspace = ForeignKeyField(Workspace, backref="notification_channels", on_delete="CASCADE")
     workspace_id: uuid.UUID  # the foreign key's raw value, which peewee adds at run time
     name = peewee.TextField()
     kind = peewee.CharField()  # webhook, slack, email
@@ -32,7 +32,7 @@ class NotificationDelivery(BaseModel):
     """One event for one channel: pending until sent, retried with backoff, failed after the last try."""
 
     id = peewee.BigAutoField()
-    channel = peewee.ForeignKeyField(NotificationChannel, backref="deliveries", on_delete="CASCADE", index=False)
+    channel = ForeignKeyField(NotificationChannel, backref="deliveries", on_delete="CASCADE", index=False)
     channel_id: uuid.UUID
     event = peewee.CharField()
     payload = JSONField()

@@ -159,7 +159,7 @@ CATALOG_MAX_AGE = 3600
 def source_catalog(source: Actor) -> AirbyteCatalog:
     """The source's catalog: the one discovered last if it is recent and its definition's tag
     has not changed since, else a new discover (stored for the next time)."""
-    stored = DiscoveredCatalog.get_or_none(DiscoveredCatalog.source == source.id)
+    stored = by_id(DiscoveredCatalog, source.id)
     current = stored is not None and stored.docker_image_tag == source.definition.docker_image_tag
     if stored is not None and current and stored.discovered_at > now() - CATALOG_MAX_AGE:
         return msgspec.convert(stored.catalog, AirbyteCatalog)

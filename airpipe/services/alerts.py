@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airpipe.errors import InvalidInput, NotFound
-from airpipe.models import Actor, Alert, AlertEvent, AlertRule, Connection, transaction
+from airpipe.models import Actor, Alert, AlertEvent, AlertRule, Connection, by_id, transaction
 from airpipe.schemas.alerts import (
     AlertEventListRequestBody,
     AlertEventRead,
@@ -73,7 +73,7 @@ def list_alerts(request: AlertListRequestBody) -> AlertReadList:
 def resolve_alert(request: AlertIdRequestBody) -> AlertRead:
     """Resolve a firing alert by hand; a resolved one stays as it is."""
     with transaction():
-        alert = Alert.get_or_none(Alert.id == request.alert_id)
+        alert = by_id(Alert, request.alert_id)
         if alert is None:
             raise NotFound("alert", request.alert_id)
         alerts.resolve_by_hand(alert)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 
-from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, Workspace, attempts_of_job, log_lines_of_job
+from airpipe.models import Actor, ActorDefinition, Attempt, Connection, Job, LogLine, Workspace, attempts_of_job, log_lines_of_job
 from airpipe.schemas.actors import DestinationRead, SourceRead
 from airpipe.schemas.base import (
     AttemptStatus,
@@ -205,12 +205,16 @@ def attempt_read(attempt: Attempt) -> AttemptRead:
     )
 
 
-def job_info_read(job: Job) -> JobInfoRead:
-    attempts = attempts_of_job(job.id)
+def job_info_read(job: Job, attempts: list[Attempt] | None = None, lines: list[LogLine] | None = None) -> JobInfoRead:
+    """The job with its attempts and their log lines (read here unless given)."""
+    if attempts is None:
+        attempts = attempts_of_job(job.id)
     lines_by_attempt: dict[int, list[str]] = {a.id: [] for a in attempts}
     if attempts:
-        for line in log_lines_of_job(job.id):
-            lines_by_attempt[line.attempt_id].append(line.render())
+        for line in log_lines_of_job(job.id) if lines is None else lines:
+            # an attempt that began after its siblings were read: shown from the next read on
+            if line.attempt_id in lines_by_attempt:
+                lines_by_attempt[line.attempt_id].append(line.render())
     return JobInfoRead(
         job=job_read(job),
         attempts=[AttemptInfoRead(attempt=attempt_read(a), logs=LogRead(log_lines=lines_by_attempt[a.id])) for a in attempts],

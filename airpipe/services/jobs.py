@@ -5,14 +5,17 @@ import peewee
 from airpipe.errors import NotFound
 from airpipe.models import (
     JOB_SHOWN_FIELDS,
+    SHORT_LOG_LINES,
     Actor,
     Attempt,
     Connection,
     Job,
     JobEvent,
     LogLine,
+    attempts_of_job,
     by_id,
     job_shown,
+    log_head_of_job,
     now,
     record_event,
     transaction,
@@ -44,11 +47,31 @@ def get_job_model(job_id: int) -> Job:
     return job
 
 
+#: a short log's most characters (see get_job_if_short)
+SHORT_LOG_CHARS = 64 * 1024
+
+
 def get_job(request: JobIdRequestBody) -> JobInfoRead:
-    shown = job_shown(request.id)  # not get_job_model: the config it decrypts is not shown
+    return job_info_read(_shown_job(request.id))
+
+
+def get_job_if_short(request: JobIdRequestBody) -> JobInfoRead | None:
+    """``get_job``, or None when the job's log is long (over SHORT_LOG_LINES lines or
+    SHORT_LOG_CHARS characters): the API answers a short one on its event loop, and has a worker
+    thread call ``get_job`` for a long one, where building it holds up no other request."""
+    job = _shown_job(request.id)
+    attempts = attempts_of_job(job.id)
+    head = log_head_of_job(job.id) if attempts else []
+    if len(head) > SHORT_LOG_LINES or sum(len(line.message) for line in head) > SHORT_LOG_CHARS:
+        return None
+    return job_info_read(job, attempts, head)
+
+
+def _shown_job(job_id: int) -> Job:
+    shown = job_shown(job_id)  # not get_job_model: the config it decrypts is not shown
     if not shown:
-        raise NotFound("job", request.id)
-    return job_info_read(shown[0])
+        raise NotFound("job", job_id)
+    return shown[0]
 
 
 def list_jobs(request: JobListRequestBody) -> JobReadList:

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from airpipe.errors import Conflict, FieldError, InvalidInput
-from airpipe.models import RESET, SYNC, Attempt, Connection, ConnectionState, Job, StreamSchedule
+from airpipe.models import RESET, SYNC, Attempt, Connection, ConnectionState, Job, StreamSchedule, by_id
 from airpipe.schemas.base import ConnectionStatus, JobStatus
 from airpipe.schemas.catalog import AirbyteCatalog, AirbyteStreamAndConfiguration
 from airpipe.schemas.connections import ConnectionIdRequestBody, ConnectionUpdate
@@ -49,7 +49,7 @@ def list_streams(request: ConnectionIdRequestBody) -> StreamReadList:
     """Every stream of the connection's catalog, selected or not, in five queries."""
     connection = connections.get_connection_model(request.connection_id)
     catalog = _catalog(connection)
-    with_state = checkpoints.streams_with_state(ConnectionState.get_or_none(ConnectionState.connection == connection.id))
+    with_state = checkpoints.streams_with_state(by_id(ConnectionState, connection.id))
     last = _last_jobs(connection)
     rows = StreamSchedule.select().where(StreamSchedule.connection == connection.id)
     runs = {(r.stream_name, r.stream_namespace or None): r.last_scheduled_at for r in rows}
@@ -237,7 +237,7 @@ def _subset(request: StreamsRequestBody, *, splits_state: bool = False) -> tuple
     if errors:
         raise InvalidInput("; ".join(f"{e.path}: {e.message}" for e in errors), errors)
     if splits_state:
-        stored = ConnectionState.get_or_none(ConnectionState.connection == connection.id)
+        stored = by_id(ConnectionState, connection.id)
         if stored is not None and stored.state_type != "stream":
             raise Conflict(
                 f"connection {connection.id} keeps one {stored.state_type} state for all its streams, which cannot be split: "

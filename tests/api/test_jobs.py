@@ -102,6 +102,38 @@ def test_a_finished_sync_carries_its_attempt_stats_and_logs(call: Any, connectio
     assert listed["jobs"][0]["attempts"] == [attempt["attempt"]]
 
 
+def test_a_job_with_a_long_log_answers_every_line(call: Any, insert_job: Any) -> None:
+    # a short log is answered on the event loop, a long one by a worker thread (api/operations.INLINE)
+    from airpipe.services.jobs import SHORT_LOG_CHARS
+
+    logs = {
+        "short": ["one", "two"],
+        "many lines": [f"line {n}" for n in range(models.SHORT_LOG_LINES + 30)],
+        "long lines": ["x" * (SHORT_LOG_CHARS // 2), "y" * (SHORT_LOG_CHARS // 2), "z"],
+    }
+    for messages in logs.values():
+        job = insert_job(SCOPE, status="succeeded", attempt_status="succeeded")
+        with models.db.connection_context():
+            (attempt,) = models.Attempt.select().where(models.Attempt.job == job)
+            models.LogLine.insert_many([{"attempt": attempt.id, "level": "INFO", "message": m} for m in messages]).execute()
+        [shown] = call("jobs/get", {"id": job})["attempts"]
+        assert [line.partition(" INFO ")[2] for line in shown["logs"]["logLines"]] == messages
+
+
+def test_a_line_of_an_attempt_begun_after_the_attempts_were_read_waits_for_the_next_read(insert_job: Any) -> None:
+    from airpipe.services.converters import job_info_read
+
+    job = insert_job(SCOPE)
+    with models.db.connection_context():
+        (attempt,) = models.Attempt.select().where(models.Attempt.job == job)
+        later = models.Attempt.create(job=job, number=2, status="running")
+        for owner in (attempt, later):
+            models.LogLine.create(attempt=owner, level="INFO", message=f"of attempt {owner.number}")
+        info = job_info_read(models.Job.get_by_id(job), [attempt])  # as read before `later` began
+        lines = models.log_lines_of_job(job)
+    assert [a.logs.log_lines for a in info.attempts] == [[lines[0].render()]]
+
+
 # CANCEL
 
 

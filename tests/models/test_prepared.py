@@ -46,3 +46,23 @@ def test_a_query_whose_parameters_are_not_its_values_is_refused(client) -> None:
     scaled = Prepared(Job, lambda n: Job.select().where(Job.id == n * 2), 3)
     with models.db.connection_context(), pytest.raises(TypeError, match="parameters must be its values"):
         scaled(1)
+
+
+def test_a_related_row_loads_as_peewee_loads_it(client) -> None:
+    with models.db.connection_context():
+        job = Job.create(config_type="sync", scope="c", status="succeeded", config={"secret": 1})
+        attempt = Attempt.create(job=job, number=0, status="succeeded")
+        line = LogLine.create(attempt=attempt, level="INFO", message="m")
+        loaded = LogLine.get_by_id(line.id).attempt.job  # two lazy loads, each through by_id
+        assert fields(loaded) == fields(Job.get_by_id(job.id))
+        orphan = LogLine.get_by_id(line.id)
+        orphan.__data__["attempt"] = 10**9
+        with pytest.raises(Attempt.DoesNotExist):
+            orphan.attempt
+
+
+def test_a_limit_caps_the_rows_read(client) -> None:
+    first_two = Prepared(Job, lambda scope: Job.select().where(Job.scope == scope).order_by(Job.id), "s", limit=2)
+    with models.db.connection_context():
+        ids = [Job.create(config_type="sync", scope="s", status="succeeded", config={}).id for _ in range(3)]
+        assert [job.id for job in first_two("s")] == ids[:2]
