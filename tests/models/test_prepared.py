@@ -58,7 +58,7 @@ def test_a_related_row_loads_as_peewee_loads_it(client) -> None:
         orphan = LogLine.get_by_id(line.id)
         orphan.__data__["attempt"] = 10**9
         with pytest.raises(Attempt.DoesNotExist):
-            orphan.attempt
+            _ = orphan.attempt
 
 
 def test_a_limit_caps_the_rows_read(client) -> None:
