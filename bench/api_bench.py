@@ -1,6 +1,6 @@
 """How fast the API answers, against a bare Starlette app on the same uvicorn in the same run.
 
-    python bench/api_bench.py [--connections 10000] [--jobs 100000] [--seconds 5] [--backends sqlite,postgres]
+    python bench/api_bench.py [--connections 10000] [--jobs 100000] [--seconds 3] [--rounds 3] [--backends sqlite,postgres]
 
 For each backend (embedded SQLite; PostgreSQL when one answers at ``AIRPIPE_BENCH_POSTGRES_URL``,
 default ``postgresql://postgres@127.0.0.1:5432/postgres``, in a database of its own that is
@@ -8,8 +8,10 @@ dropped after) it starts `airpipe serve` (in-process worker) and a bare Starlett
 each path with the bytes of a real response, and measures:
 
 - ``connections/get`` and ``jobs/get`` throughput with 8 connections in flight (wrk when
-  installed, else a Python client), and the ratio to the bare app's for the same bytes;
-- ``connections/create`` per second from one client, with a syncCatalog given and without one;
+  installed, else a Python client), and the ratio to the bare app's for the same bytes, in
+  ``--rounds`` turns of each (the median is shown: this machine's speed drifts);
+- ``connections/create`` per second from one client, with a syncCatalog given and without one,
+  beside the bare app's rate for one client;
 - the p50/p95 of pages of 100 (``pagination`` at random offsets) of ``connections/list`` and
   ``web_backend/connections/list`` at ``--connections`` connections, and of ``jobs/list`` at
   ``--jobs`` jobs of one connection (inserted through the models: a sync each would take hours).
@@ -180,7 +182,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=10_000, help="connections in the workspace for the list figures")
     parser.add_argument("--jobs", type=int, default=100_000, help="jobs of one connection for the jobs/list figures")
-    parser.add_argument("--seconds", type=float, default=5, help="length of each throughput run")
+    parser.add_argument("--seconds", type=float, default=3, help="length of each throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each throughput figure (the median is shown)")
     parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     args = parser.parse_args()
     for backend in args.backends.split(","):
@@ -235,12 +238,7 @@ def bench_backend(database_url: str, args: argparse.Namespace) -> None:
             connection = client.post("connections/create", create)["connectionId"]  # type: ignore[index]
             job = synced(client, connection)
             gets = {"connections/get": {"connectionId": connection}, "jobs/get": {"id": job}}
-            compare_gets(client, gets, directory, bare_port, env, args.seconds)
-
-            with_catalog = rate(lambda: client.post("connections/create", create), 3)
-            no_catalog = {k: v for k, v in create.items() if k != "syncCatalog"}
-            without = rate(lambda: client.post("connections/create", no_catalog), 3)
-            print(f"connections/create, one client: {with_catalog:.0f}/s with a syncCatalog, {without:.0f}/s without")
+            compare_gets(client, gets, create, directory, bare_port, env, args)
 
             connections = fill_connections(client, workspace, create, args.connections)
             jobs = seed_jobs(env, connection, args.jobs)
@@ -288,9 +286,17 @@ def synced(client: Client, connection: str) -> int:
 
 
 def compare_gets(
-    client: Client, gets: dict[str, dict[str, object]], directory: Path, bare_port: int, env: dict[str, str], seconds: float
+    client: Client,
+    gets: dict[str, dict[str, object]],
+    create: dict[str, object],
+    directory: Path,
+    bare_port: int,
+    env: dict[str, str],
+    args: argparse.Namespace,
 ) -> None:
-    """Each get's throughput against the bare app answering with the same bytes."""
+    """Each get's throughput against the bare app answering with the same bytes, measured in
+    turns (bare, airpipe, bare, airpipe...) so that a drift of this machine's speed touches both;
+    the ratio is the median of the rounds'."""
     samples = []
     for path, body in gets.items():
         sample = directory / f"{path.replace('/', '_')}.json"
@@ -298,15 +304,41 @@ def compare_gets(
         samples.append(f"{path}={sample}")
     bare_script = directory / "bare.py"
     bare_script.write_text(BARE_APP)
-    bare = {}
+    rows = []
+
+    def measure(port: int, path: str, request: bytes) -> float:
+        return throughput(port, path, request, args.seconds, directory)
+
     with started([sys.executable, str(bare_script), str(bare_port), *samples], bare_port, env, directory / "bare.log"):
-        for path, body in gets.items():
-            bare[path] = throughput(bare_port, path, json.dumps(body).encode(), seconds, directory)
-    print("8 in flight (req/s):               bare      airpipe   ratio")
-    for (path, body), sample in zip(gets.items(), samples, strict=True):
-        ours = throughput(client.port, path, json.dumps(body).encode(), seconds, directory)
-        size = Path(sample.partition("=")[2]).stat().st_size / 1024
-        print(f"  {path:16} ({size:4.1f} KB) {bare[path]:8.0f} {ours:10.0f}   {ours / bare[path]:5.0%}")
+        for (path, body), served in zip(gets.items(), samples, strict=True):
+            request = json.dumps(body).encode()
+            turns = [(measure(bare_port, path, request), measure(client.port, path, request)) for _ in range(args.rounds)]
+            ratios = sorted(ours / bare for bare, ours in turns)
+            size = Path(served.partition("=")[2]).stat().st_size / 1024
+            bare_rate, our_rate = (statistics.median(rate) for rate in zip(*turns, strict=True))
+            spread = f"({ratios[0]:.0%}-{ratios[-1]:.0%})"
+            rows.append(f"  {path:16} ({size:4.1f} KB) {bare_rate:8.0f} {our_rate:10.0f}   {statistics.median(ratios):5.0%}  {spread}")
+        creates = compare_creates(client, create, bare_port, args.rounds)
+    print(f"8 in flight (req/s), median of {args.rounds} rounds:   bare      airpipe   ratio  (range)")
+    print("\n".join(rows))
+    print(creates)
+
+
+def compare_creates(client: Client, create: dict[str, object], bare_port: int, rounds: int) -> str:
+    """connections/create per second from one client, with its syncCatalog and without one
+    (median of ``rounds`` runs of 2 s), beside the bare app's rate for one client (its floor:
+    HTTP alone, here and in the client)."""
+    bare = Client(bare_port)
+    figures = []
+    for body in (create, {k: v for k, v in create.items() if k != "syncCatalog"}):
+        ours = statistics.median(rate(lambda body=body: client.post_raw("connections/create", body), 2) for _ in range(rounds))
+        floor = statistics.median(rate(lambda body=body: bare.post_raw("connections/get", body), 2) for _ in range(rounds))
+        figures.append((ours, floor))
+    (with_catalog, bare_with), (without, bare_without) = figures
+    return (
+        f"connections/create, one client (per s): {with_catalog:.0f} with a syncCatalog, {without:.0f} without"
+        f" (the bare app, one client, same bodies: {bare_with:.0f} and {bare_without:.0f})"
+    )
 
 
 def fill_connections(client: Client, workspace: str, create: dict[str, object], count: int) -> int:
