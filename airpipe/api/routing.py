@@ -37,7 +37,7 @@ def call_service(service: Callable[..., Any], *args: Any) -> Any:
         return service(*args)
 
 
-def _call_on_loop(service: Callable[..., Any], payload: Any) -> Any:
+def call_on_loop(service: Callable[..., Any], payload: Any) -> Any:
     """An INLINE read, on the event loop's thread, which keeps its connection open from one
     request to the next (closed by the app's lifespan): taking one from the pool and giving it
     back cost a tenth of such a read. A connection that failed is closed, so that the next
@@ -52,7 +52,7 @@ def _call_on_loop(service: Callable[..., Any], payload: Any) -> Any:
 
 
 def close_loop_connection() -> None:
-    """At shutdown, on the event loop's thread: close the connection ``_call_on_loop`` kept."""
+    """At shutdown, on the event loop's thread: close the connection ``call_on_loop`` kept."""
     if not db.is_closed():
         db.close()
 
@@ -123,7 +123,7 @@ class PostEndpoint:
         payload = decode_body(await read_body(receive, self.limit), operation.request)
         if limited and who.workspaces_for(operation.scope) is not None:
             await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.resource, payload)
-        result = None if self.on_loop is None else _call_on_loop(self.on_loop, payload)
+        result = None if self.on_loop is None else call_on_loop(self.on_loop, payload)
         if result is None:  # not an inline read, or one too long to build on the loop
             result = await run_in_threadpool(_call, operation.service, payload)
         if operation.response is None:

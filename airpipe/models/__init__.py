@@ -1,7 +1,7 @@
 """Peewee models, bound late through ``db`` (a DatabaseProxy) to SQLite or PostgreSQL."""
 
 from airpipe.models.alerts import Alert, AlertEvent, AlertRule
-from airpipe.models.api_keys import ApiKey
+from airpipe.models.api_keys import ApiKey, api_key_by_hash
 from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import (
     DESTINATION,
@@ -83,6 +83,7 @@ __all__ = [
     "now",
     "record_event",
     "open_database",
+    "api_key_by_hash",
     "attempts_of_job",
     "job_shown",
     "log_head_of_job",

@@ -6,7 +6,7 @@ import uuid
 
 import peewee
 
-from airpipe.models.db import BaseModel, JSONField, now
+from airpipe.models.db import BaseModel, JSONField, Prepared, now
 
 
 class ApiKey(BaseModel):
@@ -20,3 +20,7 @@ class ApiKey(BaseModel):
     last_used_at = peewee.BigIntegerField(null=True)
     created_at = peewee.BigIntegerField(default=now)
     created_by = peewee.TextField(null=True)
+
+
+#: the key a hash is of: what every request with a key reads (see Prepared)
+api_key_by_hash = Prepared(ApiKey, lambda key_hash: ApiKey.select().where(ApiKey.key_hash == key_hash), "sha256")

@@ -4,10 +4,11 @@ lookup that turns a presented key into the principal it stands for."""
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from airpipe import principal
 from airpipe.errors import InvalidInput, NotFound
-from airpipe.models import ApiKey, by_id, now, transaction
+from airpipe.models import ApiKey, api_key_by_hash, by_id, now, transaction
 from airpipe.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyIdRequestBody, ApiKeyRead, ApiKeyReadList
 from airpipe.schemas.lists import ListRequestBody
 from airpipe.services.secrets import digest
@@ -71,12 +72,19 @@ def delete_api_key(request: ApiKeyIdRequestBody) -> None:
         row.delete_instance()
 
 
-def authenticate(key: str) -> principal.Principal | None:
-    """The principal a presented key stands for; None for an unknown, revoked or expired key."""
-    row = ApiKey.get_or_none(ApiKey.key_hash == digest(key))
+def authenticate(key: str) -> tuple[principal.Principal, uuid.UUID | None] | None:
+    """The principal a presented key stands for, with the key's id when its use is due to be
+    noted (``note_use``); None for an unknown, revoked or expired key. It only reads (one lookup),
+    so the API runs it on its event loop; the write is ``note_use``'s, on a worker thread."""
+    found = api_key_by_hash(digest(key))
     timestamp = now()
-    if row is None or (row.expires_at is not None and row.expires_at <= timestamp):
+    if not found or (found[0].expires_at is not None and found[0].expires_at <= timestamp):
         return None
-    if row.last_used_at is None or row.last_used_at < timestamp - LAST_USED_EVERY:
-        ApiKey.update(last_used_at=timestamp).where(ApiKey.id == row.id).execute()
-    return principal.Principal(row.name, principal.parse_scopes(row.scopes))
+    row = found[0]
+    due = row.last_used_at is None or row.last_used_at < timestamp - LAST_USED_EVERY
+    return principal.Principal(row.name, principal.parse_scopes(row.scopes)), row.id if due else None
+
+
+def note_use(key_id: uuid.UUID) -> None:
+    """Write that the key was used now (at most every LAST_USED_EVERY seconds: see authenticate)."""
+    ApiKey.update(last_used_at=now()).where(ApiKey.id == key_id).execute()

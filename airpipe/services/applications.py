@@ -9,6 +9,8 @@ import hmac
 import secrets
 import uuid
 
+import peewee
+
 from airpipe import principal
 from airpipe.errors import NotFound, Unauthorized
 from airpipe.models import Application, ApplicationToken, by_id, now, transaction
@@ -73,12 +75,11 @@ def issue_token(request: AccessTokenRequest) -> AccessTokenResponse:
 def token_principal(token: str) -> principal.Principal | None:
     """The application a live bearer token was issued to (None: unknown, expired, or its
     application deleted); an application may do everything, as HTTP Basic may."""
-    row = (
-        ApplicationToken.select(ApplicationToken.expires_at, Application.name)
-        .join(Application)
-        .where(ApplicationToken.token_hash == digest(token))
-        .first()
-    )
+    row = by_id(ApplicationToken, digest(token))  # two lookups by primary key: the API runs this on its event loop
     if row is None or row.expires_at <= now():
         return None
-    return principal.Principal(f"application {row.application.name}", principal.EVERYTHING)
+    try:
+        name = row.application.name
+    except peewee.DoesNotExist:  # the application was deleted since the token was read (its tokens go with it)
+        return None
+    return principal.Principal(f"application {name}", principal.EVERYTHING)
