@@ -200,11 +200,11 @@ def test_bad_channels_are_a_422_naming_the_field(api: Any, body: dict[str, Any],
     assert answer["validationErrors"][0]["propertyPath"] == path
 
 
-def test_unknown_channels_are_a_404_and_only_webhooks_rotate(api: Any) -> None:
+def test_unknown_channels_are_a_404_and_only_webhooks_rotate(api: Any, names: dict[str, str]) -> None:
     nowhere = {"notificationId": "00000000-0000-4000-8000-000000000000"}
     for path in ("notifications/get", "notifications/delete", "notifications/rotate_secret", "notifications/deliveries/list"):
         assert api.call(path, nowhere, status=404)["message"]
-    slack = api.call("notifications/create", {"workspaceId": WORKSPACE, "name": "chat", "type": "slack", "url": "http://example.org"})
+    slack = api.call("notifications/create", {"workspaceId": WORKSPACE, "name": "chat", "type": "slack", "url": SLACK})
     answer = api.call("notifications/rotate_secret", {"notificationId": slack["notificationId"]}, status=422)
     assert answer["validationErrors"][0]["propertyPath"] == "$.notificationId"
     api.call("notifications/delete", {"notificationId": slack["notificationId"]}, status=204)
