@@ -56,6 +56,9 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     #: may the File source read http(s) URLs of loopback, private, link-local... addresses?
     allow_private_urls: bool = False
+    #: may notification webhooks (webhook and slack channels) be sent to loopback, private,
+    #: link-local... addresses? Off, a channel's URL is refused at create and at each delivery
+    webhook_allow_private_urls: bool = False
     #: log a line per request (uvicorn's access log): off by default, as in gunicorn, since
     #: formatting and writing it took a tenth of a short request's time; a proxy in front logs too
     access_log: bool = False
@@ -107,6 +110,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY", None, _fernet_key),
             sandbox=env.get("SANDBOX", "auto", _sandbox_mode),
             allow_private_urls=env.get("ALLOW_PRIVATE_URLS", False, _boolean),
+            webhook_allow_private_urls=env.get("WEBHOOK_ALLOW_PRIVATE_URLS", False, _boolean),
             max_body_bytes=env.get("MAX_BODY_BYTES", 10 * 1024 * 1024, _positive_int),
             access_log=env.get("ACCESS_LOG", False, _boolean),
             smtp_host=env.get("SMTP_HOST", None, str),

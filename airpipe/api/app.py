@@ -37,6 +37,7 @@ def prepare(settings: Settings) -> None:
         job_wait_timeout=settings.job_wait_timeout,
         workers_required=not settings.embedded_queue,
         worker_liveness=settings.lease_seconds,
+        webhook_allow_private_urls=settings.webhook_allow_private_urls,
     )
     schedules.register_tick_hook()  # this process's embedded consumer ticks: start scheduled syncs
     bootstrap.require_current_schema()

@@ -50,6 +50,11 @@ class EncryptedJSONField(JSONField):
             raise RuntimeError("a stored secret cannot be decrypted: AIRPIPE_SECRET_KEY is not the key it was written with") from None
 
 
+def is_encrypted(stored: str) -> bool:
+    """Is ``stored`` (a column's text) a token this module wrote, rather than plain text from before?"""
+    return stored.startswith(_TOKEN_PREFIX)
+
+
 def seal(value: Any) -> str:
     """``value`` as JSON, encrypted: for data that must pass through a store it may not rest in
     readable (a source's sample records on their way back through the queue)."""

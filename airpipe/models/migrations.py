@@ -17,6 +17,7 @@ from airpipe.models.alerts import Alert, AlertEvent, AlertRule
 from airpipe.models.api_keys import ApiKey
 from airpipe.models.applications import Application, ApplicationToken
 from airpipe.models.config import Actor, ActorDefinition, Connection, ConnectionState, DiscoveredCatalog, StreamSchedule, Workspace
+from airpipe.models.crypto import is_encrypted
 from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import BaseModel, db, is_sqlite, transaction
 from airpipe.models.history import ChangeRecord
@@ -94,6 +95,16 @@ def _add_authorship_and_tags(migrator: SchemaMigrator) -> None:
     db.create_tables([ChangeRecord])
 
 
+def _encrypt_notification_urls(migrator: SchemaMigrator) -> None:
+    """Webhook URLs are credentials (a Slack incoming webhook posts for whoever has it): those
+    stored in plain text before are encrypted like connector configs. Same column, so only the
+    rows change; the key is bound before any migration runs (bootstrap.open_database)."""
+    rows = db.execute_sql("SELECT id, url FROM notification_channel WHERE url IS NOT NULL").fetchall()
+    for channel_id, url in rows:
+        if not is_encrypted(url):
+            NotificationChannel.update(url=url).where(NotificationChannel.id == channel_id).execute()
+
+
 #: version N+1 is reached by UPGRADES[N]; version 1 is the first release's schema.
 UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_worker_beats,
@@ -108,6 +119,7 @@ UPGRADES: list[Callable[[SchemaMigrator], None]] = [
     _add_api_keys,
     _add_data_sinks,
     _add_authorship_and_tags,
+    _encrypt_notification_urls,
 ]
 CURRENT_VERSION = 1 + len(UPGRADES)
 

@@ -18,7 +18,8 @@ class NotificationChannel(BaseModel):
     workspace_id: uuid.UUID  # the foreign key's raw value, which peewee adds at run time
     name = peewee.TextField()
     kind = peewee.CharField()  # webhook, slack, email
-    url = peewee.TextField(null=True)  # webhook, slack
+    #: webhook, slack; encrypted at rest: such a URL is often all it takes to post (a Slack incoming webhook)
+    url = EncryptedJSONField(null=True)
     email = peewee.TextField(null=True)  # email
     events = JSONField()  # the event names it wants
     #: webhooks sign with {"current": key, "previous": key, "previous_until": epoch}: a rotated

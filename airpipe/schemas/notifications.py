@@ -51,6 +51,7 @@ class NotificationRead(Base, kw_only=True):
     workspace_id: uuid.UUID
     name: str
     type: NotificationType
+    #: masked (services/secrets.mask_url): scheme, host and the path's first segment; the rest is a credential
     url: str | None = None
     email: str | None = None
     events: list[NotificationEvent]

@@ -20,13 +20,23 @@ class Options:
     workers_required: bool = False
     #: a worker that beat within this many seconds is alive (the lease length)
     worker_liveness: float = 60.0
+    #: may a notification channel's URL name a loopback, private, link-local... address?
+    webhook_allow_private_urls: bool = False
 
 
 options = Options()
 
 
-def configure(*, local_root: Path, job_wait_timeout: float, workers_required: bool = False, worker_liveness: float = 60.0) -> None:
+def configure(
+    *,
+    local_root: Path,
+    job_wait_timeout: float,
+    workers_required: bool = False,
+    worker_liveness: float = 60.0,
+    webhook_allow_private_urls: bool = False,
+) -> None:
     options.local_root = local_root
     options.job_wait_timeout = job_wait_timeout
     options.workers_required = workers_required
     options.worker_liveness = worker_liveness
+    options.webhook_allow_private_urls = webhook_allow_private_urls

@@ -1,12 +1,21 @@
 """Notification channels of a workspace: create, list, get, delete, rotate a webhook's secret,
-and the log of what was delivered to each (worker/notifications.py sends the deliveries)."""
+and the log of what was delivered to each (worker/notifications.py sends the deliveries).
+
+A webhook's URL is a credential (a Slack incoming webhook posts for whoever has it): it is stored
+encrypted and reads show it through ``secrets.mask_url``. It must name a public address unless
+the deployment allows private ones (``AIRPIPE_WEBHOOK_ALLOW_PRIVATE_URLS``): checked here, to
+answer at once, and again by the worker at each delivery, since a name may resolve elsewhere by
+then. A name that does not resolve yet is accepted here; its deliveries fail until it does.
+"""
 
 from __future__ import annotations
 
 import secrets
+import urllib.parse
 import uuid
 from typing import Any
 
+from airpipe.connectors import addresses
 from airpipe.errors import InvalidInput, NotFound
 from airpipe.models import NotificationChannel, NotificationDelivery, now, transaction
 from airpipe.schemas.notifications import (
@@ -22,7 +31,9 @@ from airpipe.schemas.notifications import (
     NotificationType,
 )
 from airpipe.schemas.workspaces import WorkspaceIdRequestBody
+from airpipe.services import options
 from airpipe.services.converters import stored_as
+from airpipe.services.secrets import mask_url
 from airpipe.services.workspaces import get_workspace_model
 
 
@@ -89,8 +100,31 @@ def _require_target(request: NotificationCreate) -> None:
     if request.type is NotificationType.email:
         if not request.email or "@" not in request.email:
             raise InvalidInput.field("$.email", "an email channel needs the address to write to", request.email)
-    elif not request.url or not request.url.startswith(("http://", "https://")):
-        raise InvalidInput.field("$.url", f"a {request.type.value} channel needs an http(s) URL", request.url)
+        return
+    url = request.url
+    if not url or not url.startswith(("http://", "https://")):
+        raise InvalidInput.field("$.url", f"a {request.type.value} channel needs an http(s) URL", _shown(url))
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise InvalidInput.field("$.url", str(exc), mask_url(url)) from None
+    if not parts.hostname:
+        raise InvalidInput.field("$.url", "names no host", mask_url(url))
+    if options.webhook_allow_private_urls:
+        return
+    try:
+        addresses.vet(parts.hostname, port, allow_private=False)
+    except addresses.Refused as exc:
+        reason = f"{exc}; set AIRPIPE_WEBHOOK_ALLOW_PRIVATE_URLS=1 to allow private addresses"
+        raise InvalidInput.field("$.url", reason, mask_url(url)) from None
+    except addresses.Unresolvable:
+        pass  # the worker checks again before each delivery (see the module docstring)
+
+
+def _shown(url: str | None) -> str | None:
+    """What a 422 may echo of a URL that is not http(s): masked, or nothing if it has no scheme to mask around."""
+    return mask_url(url) if url and "://" in url else None
 
 
 def _new_key() -> str:
@@ -110,7 +144,7 @@ def _read(channel: NotificationChannel, shown_secret: str | None = None) -> Noti
         workspace_id=channel.workspace_id,
         name=channel.name,
         type=NotificationType(channel.kind),
-        url=channel.url,
+        url=channel.url and mask_url(channel.url),
         email=channel.email,
         events=[stored_as(NotificationEvent, e) for e in channel.events],
         created_at=channel.created_at,

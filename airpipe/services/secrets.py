@@ -1,11 +1,13 @@
 """Secret masking: properties marked ``airbyte_secret`` in a connector spec never leave the server.
 
-Reads replace them with ``MASK``; an update that sends ``MASK`` keeps the stored value.
+Reads replace them with ``MASK``; an update that sends ``MASK`` keeps the stored value. A URL that
+is itself a credential (a notification channel's webhook) reads back through ``mask_url``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 from typing import Any
 
 MASK = "**********"
@@ -15,6 +17,35 @@ def digest(secret: str) -> str:
     """How a secret that is only ever compared is stored (API keys, application secrets and
     tokens): sha256, enough for random values this long, which need no salt or stretching."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def mask_url(url: str) -> str:
+    """``url`` as reads show it: enough to recognise, not enough to use.
+
+    Whoever has a Slack incoming-webhook URL (``https://hooks.slack.com/services/T…/B…/…``) can
+    post with it, and other services put their token in the path or the query just the same. So
+    the scheme, host and port stay; of the path only the first segment stays, and only when more
+    follow (the last segment is where such tokens sit); userinfo, the rest of the path, the query
+    and the fragment each become MASK::
+
+        https://hooks.slack.com/services/T0/B0/XXXX  ->  https://hooks.slack.com/services/**********
+        https://user:pw@example.org/hook?token=abc   ->  https://**********@example.org/**********?**********
+    """
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    shown = f"{parts.scheme}://{MASK + at if userinfo else ''}{host}"
+    segments = parts.path.split("/")[1:]  # "/a/b" -> ["a", "b"]; "" -> []
+    if len(segments) > 1:
+        shown += f"/{segments[0]}/{MASK}"
+    elif segments and segments[0]:
+        shown += f"/{MASK}"
+    elif segments:
+        shown += "/"
+    if parts.query:
+        shown += f"?{MASK}"
+    if parts.fragment:
+        shown += f"#{MASK}"
+    return shown
 
 
 def secret_paths(spec: dict[str, Any]) -> set[tuple[str, ...]]:

@@ -2,11 +2,9 @@
 
 A URL is the user's input, and the connector runs on airpipe's network: without a check,
 ``http://169.254.169.254/...`` (a cloud's metadata service), ``http://localhost:8000/...`` or
-``http://10.0.0.5/...`` would be read and shown back as records. So the host is resolved once,
-every address it resolves to is checked (``refusal``), and the connection goes to the checked
-address, the request still naming the host (``Host`` header, TLS SNI and certificate check): a
-name that resolves to a public address for the check and to a private one for the connection (DNS
-rebinding) gets no second lookup. Each redirect is checked the same way.
+``http://10.0.0.5/...`` would be read and shown back as records. ``connectors/addresses.py``
+resolves the host once, checks every address, and the connection goes to the checked address
+(no second lookup for DNS rebinding to answer). Each redirect is checked the same way.
 
 ``AIRPIPE_ALLOW_PRIVATE_URLS=1`` (passed on by airpipe's settings) lets every address through,
 for deployments that read files from their own network.
@@ -18,94 +16,31 @@ the connection would go wherever the proxy resolves the name, not to the checked
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import os
-import socket
-import ssl
 import urllib.parse
 from typing import IO
 
+from airpipe.connectors import addresses
+from airpipe.connectors.addresses import PinnedHTTPConnection, PinnedHTTPSConnection
 from airpipe.connectors.entrypoint import ConfigError
 
 ALLOW_ENV = "AIRPIPE_ALLOW_PRIVATE_URLS"
 MAX_REDIRECTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 
 def private_allowed() -> bool:
     return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def refusal(address: Address) -> str | None:
-    """What kind of non-public address ``address`` is ("loopback", "private"...), or None if public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if address.is_unspecified:
-        return "unspecified"
-    if address.is_loopback:
-        return "loopback"
-    if address.is_link_local:
-        return "link-local"
-    if address.is_multicast:
-        return "multicast"
-    if address.is_reserved:
-        return "reserved"
-    if address.is_private:
-        return "private"
-    if not address.is_global:
-        return "non-public"  # shared (100.64.0.0/10) and other special-purpose ranges
-    return None
-
-
 def vet(host: str, port: int, *, allow_private: bool) -> str:
-    """The address to connect to for ``host``: resolved once, every address it has checked.
-
-    ConfigError when the name does not resolve, or when any of its addresses is not public and
-    ``allow_private`` is false (one bad address is enough: the system could pick any of them).
-    """
+    """The address to connect to for ``host`` (``connectors/addresses.vet``), its refusal a ConfigError."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ConfigError(f"url: cannot resolve {host}: {exc.strerror or exc}") from None
-    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
-    if not addresses:
-        raise ConfigError(f"url: cannot resolve {host}: no addresses")
-    if not allow_private:
-        for address in addresses:
-            kind = refusal(address)
-            if kind is not None:
-                raise ConfigError(
-                    f"url: {host} resolves to {address}, a {kind} address; set {ALLOW_ENV}=1 to allow private addresses"
-                )
-    return str(addresses[0])
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to ``address`` while the request names ``host``."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """Connects to ``address``; TLS names ``host`` (SNI) and verifies the certificate against it."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        self.tls = ssl.create_default_context()
-        super().__init__(host, port, timeout=timeout, context=self.tls)
-        self.address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        return addresses.vet(host, port, allow_private=allow_private)
+    except addresses.Refused as exc:
+        raise ConfigError(f"url: {exc}; set {ALLOW_ENV}=1 to allow private addresses") from None
+    except addresses.Unresolvable as exc:
+        raise ConfigError(f"url: {exc}") from None
 
 
 def describe(url: str) -> str:
@@ -128,7 +63,7 @@ def get(url: str, *, timeout: float, headers: dict[str, str], allow_private: boo
         except ValueError as exc:
             raise ConfigError(f"url: {exc}") from None
         address = vet(parts.hostname, port, allow_private=allow)
-        kind = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+        kind = PinnedHTTPSConnection if scheme == "https" else PinnedHTTPConnection
         connection = kind(parts.hostname, port, address, timeout)
         target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
         try:

@@ -11,23 +11,32 @@ keyed by the channel's secret, of ``"<epoch>." + body``. After a rotation the pr
 signs too (a second ``v1=``) until its grace period ends, so receivers can switch keys at leisure.
 A Slack-compatible webhook gets ``{"text": ...}``; an e-mail channel a message through the SMTP
 server of ``AIRPIPE_SMTP_*``.
+
+Webhooks reach public addresses only, unless ``AIRPIPE_WEBHOOK_ALLOW_PRIVATE_URLS=1``: the host is
+resolved at each delivery, every address checked, and the connection made to the checked one
+(``connectors/addresses.py``), since a name accepted at create may resolve to a private address
+by now. For the same reason redirects are not followed (an answer of 3xx is a failed try), and
+no ``HTTP(S)_PROXY`` is used. A channel's URL is a credential: a delivery's error and the log
+line about it never contain it (``_scrubbed``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import smtplib
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from airpipe.connectors import addresses
 from airpipe.models import Actor, Connection, NotificationChannel, NotificationDelivery, db, now, transaction
+from airpipe.worker.scrubbing import MIN_FRAGMENT, Scrubber
 
 logger = logging.getLogger("airpipe.notifications")
 
@@ -52,6 +61,8 @@ class Smtp:
 
 
 smtp = Smtp()
+#: may webhooks go to loopback, private, link-local... addresses (``AIRPIPE_WEBHOOK_ALLOW_PRIVATE_URLS``)?
+allow_private_urls = False
 
 
 def queue_event(event: str, connection: Connection, details: dict[str, Any]) -> int:
@@ -108,13 +119,14 @@ def _try(delivery_id: int) -> int:
     except Exception as exc:  # noqa: BLE001 - whatever went wrong is the delivery's last error
         tries = delivery.attempts + 1
         final = tries >= MAX_TRIES
+        error = _scrubbed(channel.url, f"{exc.__class__.__name__}: {exc}")
         with transaction():
             NotificationDelivery.update(
                 status="failed" if final else "pending",
-                last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
+                last_error=error[:2000],
                 next_attempt_at=now() + FIRST_RETRY * 2 ** (tries - 1),
             ).where(NotificationDelivery.id == delivery_id).execute()
-        logger.warning("notification %s to %s failed (try %s): %s", delivery_id, channel.name, tries, exc)
+        logger.warning("notification %s to %s failed (try %s): %s", delivery_id, channel.name, tries, error)
         return 1
     with transaction():
         Delivery.update(status="delivered", delivered_at=now(), last_error=None).where(Delivery.id == delivery_id).execute()
@@ -161,12 +173,44 @@ def summary(payload: dict[str, Any]) -> str:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json", **headers})
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RuntimeError("the channel's URL is not an http(s) URL with a host")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 - the URL is the channel's, http(s) only
-            response.read()
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"the receiver answered {exc.code}") from None
+        address = addresses.vet(parts.hostname, port, allow_private=allow_private_urls)
+    except addresses.Refused as exc:
+        raise RuntimeError(f"{exc}; set AIRPIPE_WEBHOOK_ALLOW_PRIVATE_URLS=1 to allow private addresses") from None
+    except addresses.Unresolvable as exc:
+        raise RuntimeError(str(exc)) from None
+    kind = addresses.PinnedHTTPSConnection if parts.scheme == "https" else addresses.PinnedHTTPConnection
+    connection = kind(parts.hostname, port, address, TIMEOUT)
+    target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    try:
+        connection.request("POST", target, body=body, headers={"Content-Type": "application/json", **headers})
+        response = connection.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise RuntimeError(f"cannot reach {parts.hostname}: {reason}") from None
+    finally:
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise RuntimeError(f"the receiver answered {response.status}")
+
+
+def _scrubbed(url: str | None, text: str) -> str:
+    """``text`` without the channel's URL or its secret parts (userinfo, path, query: where
+    services put their tokens), in any spelling; the scheme and host stay, to say where it went."""
+    if not url:
+        return text
+    parts = urllib.parse.urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    rest = url.split(parts.netloc, 1)[-1] if parts.netloc else url  # path, query, fragment
+    host = parts.hostname or ""
+    # a long path segment on its own too (a token an error might quote), unless the host has it
+    segments = [s for s in parts.path.split("/") if len(s) >= MIN_FRAGMENT and s not in host]
+    return Scrubber([url, userinfo, parts.query, *([rest] if len(rest) > 1 else []), *segments])(text)
 
 
 def _mail(to: str, payload: dict[str, Any]) -> None:

@@ -69,6 +69,7 @@ def configure(settings: Settings) -> None:
     notifications.smtp = notifications.Smtp(
         settings.smtp_host, settings.smtp_port, settings.smtp_from, settings.smtp_user, settings.smtp_password, settings.smtp_starttls
     )
+    notifications.allow_private_urls = settings.webhook_allow_private_urls
 
 
 def ping() -> None:

@@ -74,3 +74,28 @@ def test_a_first_release_database_is_upgraded_step_by_step(empty_database: peewe
         for table, column in LATER_COLUMNS:
             assert column in {found.name for found in empty_database.get_columns(table)}
         assert models.migrate() == models.CURRENT_VERSION  # a second run changes nothing
+
+
+def test_webhook_urls_kept_in_plain_text_before_are_encrypted(empty_database: peewee.Database) -> None:
+    from cryptography.fernet import Fernet
+
+    url = "https://hooks.slack.com/services/T0/B0/aVeryLongSecretToken"
+    models.bind(empty_database)
+    models.use_key(Fernet.generate_key())
+    with empty_database.connection_context():
+        models.migrate()
+        workspace = models.Workspace.create(name="w", slug="w")
+        for name, kind in (("chat", "slack"), ("mail", "email")):
+            models.NotificationChannel.create(workspace=workspace.id, name=name, kind=kind, events=[])
+        # as the release before stored it: the URL as it is (a Value, so no field encrypts it)
+        channel = models.NotificationChannel
+        channel.update({channel.url: peewee.Value(url)}).where(channel.kind == "slack").execute()
+        SchemaVersion.update(version=models.CURRENT_VERSION - 1).execute()
+
+        assert models.migrate() == models.CURRENT_VERSION
+        [(stored,)] = empty_database.execute_sql("SELECT url FROM notification_channel WHERE url IS NOT NULL").fetchall()
+        assert stored.startswith("gAAAA") and "aVeryLongSecretToken" not in stored
+        assert [(c.kind, c.url) for c in channel.select().order_by(channel.name)] == [("slack", url), ("email", None)]
+        SchemaVersion.update(version=models.CURRENT_VERSION - 1).execute()
+        models.migrate()  # the step run again leaves what it encrypted alone
+        assert empty_database.execute_sql("SELECT url FROM notification_channel WHERE url IS NOT NULL").fetchall() == [(stored,)]

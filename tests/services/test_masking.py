@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airpipe.services.secrets import MASK, keep_masked, mask, secret_paths, secret_values
+import pytest
+
+from airpipe.services.secrets import MASK, keep_masked, mask, mask_url, secret_paths, secret_values
 
 
 def spec(**properties: Any) -> dict[str, Any]:
@@ -149,3 +151,18 @@ def test_secret_values_lists_every_secret_as_a_string() -> None:
     config = {"host": "db", "password": "p", "ssl": {"client": {"key": "k"}}, "auth": {"token": 42, "refresh": ""}}
     assert sorted(secret_values(config, NESTED)) == ["42", "k", "p"]
     assert sorted(secret_values(ARRAY_OLD, ARRAY_SPEC)) == ["1", "2", "a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.slack.com/services/T0123/B0456/XXXXXXXX", "https://hooks.slack.com/services/**********"),
+        ("https://discord.com/api/webhooks/123/token", "https://discord.com/api/**********"),
+        ("https://example.org/hook", "https://example.org/**********"),  # a lone segment may be the token
+        ("https://user:pw@example.org:8443/a/b?token=abc#frag", "https://**********@example.org:8443/a/**********?**********#**********"),
+        ("http://[::1]:8000/", "http://[::1]:8000/"),
+        ("http://example.org", "http://example.org"),
+    ],
+)
+def test_a_url_is_masked_but_for_its_scheme_host_and_first_path_segment(url: str, shown: str) -> None:
+    assert mask_url(url) == shown

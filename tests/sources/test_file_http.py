@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from airpipe.connectors import addresses
 from airpipe.connectors.entrypoint import ConfigError
 from airpipe.errors import SettingsError
 from airpipe.settings import Settings
@@ -45,7 +46,7 @@ ALLOW = "set AIRPIPE_ALLOW_PRIVATE_URLS=1 to allow private addresses"
     ],
 )
 def test_what_kind_of_address(address: str, kind: str | None) -> None:
-    assert file_http.refusal(ipaddress.ip_address(address)) == kind
+    assert addresses.refusal(ipaddress.ip_address(address)) == kind
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_a_name_is_checked_once_and_the_checked_address_is_the_one_used(monkeypa
         calls.append(host)
         return [(2, 1, 6, "", (address, port)) for address in answers[len(calls) - 1]]
 
-    monkeypatch.setattr(file_http.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(addresses.socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(ConfigError, match=f"^url: files.example resolves to 10.0.0.1, a private address; {ALLOW}$"):
         file_http.vet("files.example", 443, allow_private=False)
     assert file_http.vet("files.example", 443, allow_private=False) == "93.184.215.14"
@@ -129,9 +130,9 @@ def test_redirects_are_followed_and_every_hop_is_checked(
     redirecting: tuple[str, type[_Redirect]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base, handler = redirecting
-    checked = file_http.refusal
+    checked = addresses.refusal
     # 127.0.0.1 plays a public address here; any other address keeps its real kind
-    monkeypatch.setattr(file_http, "refusal", lambda a: None if str(a) == "127.0.0.1" else checked(a))
+    monkeypatch.setattr(addresses, "refusal", lambda a: None if str(a) == "127.0.0.1" else checked(a))
     handler.target = "/data.jsonl"
     with file_http.get(f"{base}/start", timeout=5, headers={}, allow_private=False) as body:
         assert body.read() == b'{"a": 1}\n'

@@ -50,6 +50,7 @@ def alert_list(api: Any, **filters: Any) -> list[Any]:
     return api.call("alerts/list", {"workspaceId": WORKSPACE, **filters})["alerts"]
 
 
+@pytest.mark.settings(AIRPIPE_WEBHOOK_ALLOW_PRIVATE_URLS="1")  # the receiver listens on 127.0.0.1
 def test_an_alert_fires_on_the_second_failed_sync_and_resolves_on_the_next_success(api: Any, programs: Any, heard: Any) -> None:
     url, events = heard
     api.call(
