@@ -220,7 +220,7 @@ SCOPES = {
 #: with a long log): the operation's service then runs on a worker thread as usual. Nothing
 #: that can be slow may run here: it would hold up every other request.
 INLINE: dict[str, Callable[[Any], Any]] = {
-    "connections.get": connections.get_connection,
+    "connections.get": connections.get_connection_json,
     "workspaces.get": workspaces.get_workspace,
     "source_definitions.get": definitions.get_source_definition,
     "destination_definitions.get": definitions.get_destination_definition,

@@ -16,7 +16,7 @@ from airpipe.models.config import (
 )
 from airpipe.models.crypto import use_key
 from airpipe.models.data_sinks import DataSink, DataSinkEntry
-from airpipe.models.db import bind, by_id, db, insert, is_sqlite, now, open_database, transaction
+from airpipe.models.db import bind, by_id, by_id_query, db, insert, is_sqlite, now, open_database, transaction
 from airpipe.models.history import ChangeRecord
 from airpipe.models.jobs import (
     ACTIVE,
@@ -75,6 +75,7 @@ __all__ = [
     "CURRENT_VERSION",
     "bind",
     "by_id",
+    "by_id_query",
     "insert",
     "current_version",
     "db",

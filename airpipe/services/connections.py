@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import functools
 import uuid
+from typing import Any
 
 import msgspec
 import peewee
 
 from airpipe.errors import Conflict, InvalidInput, NotFound
-from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, insert, transaction
+from airpipe.models import DESTINATION, RESET, SOURCE, Actor, Connection, by_id, by_id_query, insert, transaction
 from airpipe.schemas.base import ScheduleType, TimeUnit
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.schemas.connections import (
@@ -156,6 +158,26 @@ def _apply_schedule(
 
 def get_connection(request: ConnectionIdRequestBody) -> ConnectionRead:
     return connection_read(get_connection_model(request.connection_id))
+
+
+def get_connection_json(request: ConnectionIdRequestBody) -> msgspec.Raw:
+    """``get_connection``'s answer, encoded: what the API answers on its event loop
+    (api/operations.INLINE). A read is made of nothing but the connection's row, so it is
+    remembered by that row: reading a connection unchanged since is one query, without building
+    the model, the read and its JSON again (two thirds of the work). Never stale: a change is
+    another row, another key."""
+    rows = by_id_query(Connection).rows(request.connection_id)
+    if not rows:
+        raise NotFound("connection", request.connection_id)
+    return _encoded_read(rows[0])
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded_read(row: tuple[Any, ...]) -> msgspec.Raw:
+    return msgspec.Raw(_encode(connection_read(by_id_query(Connection).instance(row))))
 
 
 def list_connections(request: WorkspaceListRequestBody) -> ConnectionReadList:

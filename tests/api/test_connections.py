@@ -256,6 +256,18 @@ def test_update_changes_only_what_is_sent(call: Any, create_connection: Any) -> 
     assert call("connections/get", {"connectionId": connection["connectionId"]}) == moved
 
 
+def test_a_get_answers_the_connection_as_it_is_now(call: Any, create_connection: Any) -> None:
+    # connections/get is remembered by the row it is made of (services.connections.get_connection_json)
+    connection = create_connection()
+    body = {"connectionId": connection["connectionId"]}
+    assert call("connections/get", body) == call("connections/get", body) == connection
+    for fields in ({"name": "one"}, {"name": "two"}, {"prefix": "p_"}, {"name": "one"}, {"status": "inactive"}):
+        updated = call("connections/update", {**body, "status": "active", **fields})
+        assert call("connections/get", body) == call("connections/get", body) == updated
+    call("connections/delete", body, status=204)
+    assert call("connections/get", body)["status"] == "deprecated"
+
+
 def test_update_the_schedule(call: Any, create_connection: Any) -> None:
     connection = create_connection(schedule={"units": 1, "timeUnit": "days"})
     cron = update(
