@@ -32,8 +32,10 @@ from airpipe.models.jobs import (
     WorkerBeat,
     attempts_of_job,
     job_shown,
+    last_successful_sync,
     log_head_of_job,
     log_lines_of_job,
+    newest_sync_job,
     record_event,
 )
 from airpipe.models.migrations import ALL_MODELS, CURRENT_VERSION, current_version, migrate
@@ -87,8 +89,10 @@ __all__ = [
     "api_key_by_hash",
     "attempts_of_job",
     "job_shown",
+    "last_successful_sync",
     "log_head_of_job",
     "log_lines_of_job",
+    "newest_sync_job",
     "transaction",
     "use_key",
 ]

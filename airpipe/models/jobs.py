@@ -126,6 +126,43 @@ job_shown = Prepared(Job, lambda job: Job.select(*JOB_SHOWN_FIELDS).where(Job.id
 #: a job's attempts, and their log lines, in order: what every jobs/get reads (see Prepared)
 attempts_of_job = Prepared(Attempt, lambda job: Attempt.select().where(Attempt.job == job).order_by(Attempt.number), 1)
 log_lines_of_job = Prepared(LogLine, lambda job: LogLine.select().join(Attempt).where(Attempt.job == job).order_by(LogLine.id), 1)
+#: a connection's newest sync or reset job (its status and times: web_backend/connections/get)
+_SYNC_SHOWN: list[peewee.Field] = [Job.id, Job.scope, Job.status, Job.created_at, Job.updated_at]
+_newest_sync = Prepared(
+    Job,
+    lambda scope, sync, reset: Job.select(*_SYNC_SHOWN)
+    .where(Job.scope == scope, Job.config_type.in_([sync, reset]))
+    .order_by(Job.id.desc()),
+    "scope",
+    SYNC,
+    RESET,
+    fields=_SYNC_SHOWN,
+    limit=1,
+)
+#: when a connection's last successful sync or reset ended (as ``updated_at``; None if none did)
+_last_success = Prepared(
+    Job,
+    lambda scope, sync, reset, succeeded: Job.select(peewee.fn.MAX(Job.updated_at)).where(
+        Job.scope == scope, Job.config_type.in_([sync, reset]), Job.status == succeeded
+    ),
+    "scope",
+    SYNC,
+    RESET,
+    "succeeded",
+    fields=[Job.updated_at],
+)
+
+
+def newest_sync_job(connection_id: str) -> Job | None:
+    found = _newest_sync(connection_id, SYNC, RESET)
+    return found[0] if found else None
+
+
+def last_successful_sync(connection_id: str) -> int | None:
+    ended: int | None = _last_success(connection_id, SYNC, RESET, "succeeded")[0].updated_at
+    return ended
+
+
 #: a job's log is short when it has at most this many lines (services.jobs.get_job_if_short)
 SHORT_LOG_LINES = 200
 #: the first lines of a job's log, one more than a short log has

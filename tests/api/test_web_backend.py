@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airpipe import models
+
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -34,6 +36,30 @@ def test_is_syncing_while_a_sync_or_reset_is_active(call: Any, connection: Any, 
     assert listed["isSyncing"] is True
     call("jobs/cancel", {"id": job_id})
     assert call("web_backend/connections/get", {"connectionId": connection["connectionId"]})["isSyncing"] is False
+
+
+def test_get_and_list_show_a_connection_alike_whatever_its_jobs(call: Any, connection: Any, insert_job: Any) -> None:
+    # a get reads one connection by keys (web_backend._one_view), a list in batch queries (_wb_reads)
+    scope = connection["connectionId"]
+
+    def agree(*changing: str) -> Any:
+        got = call("web_backend/connections/get", {"connectionId": scope})
+        [listed] = call("web_backend/connections/list", {"workspaceId": WORKSPACE_ID})["connections"]
+        assert {k: v for k, v in got.items() if k not in changing} == {k: v for k, v in listed.items() if k not in changing}
+        return got
+
+    assert "lastSync" not in agree() and "latestSyncJobStatus" not in agree()
+    ended_last = insert_job(scope, "sync", "succeeded", "succeeded")
+    insert_job(scope, "reset_connection", "succeeded", "succeeded")
+    insert_job(scope, "sync", "failed", "failed")
+    with models.db.connection_context():
+        models.Job.update(updated_at=models.Job.updated_at + 100).where(models.Job.id == ended_last).execute()
+        last_sync = models.Job.get_by_id(ended_last).updated_at
+    view = agree()
+    assert (view["lastSync"], view["latestSyncJobStatus"], view["isSyncing"]) == (last_sync, "failed", False)
+    insert_job(scope, "sync", "running")
+    view = agree("latestSyncJobDuration")  # counted to now(), which may tick between the two calls
+    assert (view["lastSync"], view["latestSyncJobStatus"], view["isSyncing"]) == (last_sync, "running", True)
 
 
 def test_list_skips_deleted_connections(call: Any, create_connection: Any) -> None:
