@@ -14,8 +14,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -37,6 +35,9 @@ class Client:
             self.headers["Authorization"] = f"Basic {token}"
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        import urllib.error  # here: every command imports this module, and `airpipe serve` needs neither
+        import urllib.request
+
         request = urllib.request.Request(f"{self.url}/api/v1/{path}", json.dumps(body or {}).encode(), self.headers)
         try:
             with urllib.request.urlopen(request, timeout=300) as response:

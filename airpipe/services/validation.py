@@ -6,20 +6,23 @@ written in); this module turns its errors into 422s that name each failing prope
 
 from __future__ import annotations
 
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from airpipe.connectors.local_paths import resolve_local_path
 from airpipe.errors import FieldError, InvalidInput
 from airpipe.services import options
 from airpipe.services.secrets import mask
 
+if TYPE_CHECKING:
+    import jsonschema
+
 #: the custom format a connector spec gives a path that must stay inside the local root
 LOCAL_PATH_FORMAT = "local-path"
 
 
 def validate_config(config: dict[str, Any], spec: dict[str, Any], *, field: str = "connectionConfiguration") -> None:
+    import jsonschema  # here, not at the top: its import is a tenth of the server's start
+
     schema = spec.get("connectionSpecification") or {}
     checker = jsonschema.FormatChecker(formats=())
     checker.checks(LOCAL_PATH_FORMAT, raises=ValueError)(_inside_local_root)
