@@ -54,6 +54,9 @@ class Settings:
     sandbox: str = "auto"
     #: request bodies over this size are refused (413) before they are read
     max_body_bytes: int = 10 * 1024 * 1024
+    #: PostgreSQL: run the hot queries as server-side prepared statements (models/postgres.py);
+    #: off behind a pooler that gives each transaction another server connection
+    database_prepare: bool = True
     #: may the File source read http(s) URLs of loopback, private, link-local... addresses?
     allow_private_urls: bool = False
     #: may notification webhooks (webhook and slack channels) be sent to loopback, private,
@@ -109,6 +112,7 @@ class Settings:
             job_retention_days=env.get("JOB_RETENTION_DAYS", 30, _positive_int),
             secret_key=env.get("SECRET_KEY", None, _fernet_key),
             sandbox=env.get("SANDBOX", "auto", _sandbox_mode),
+            database_prepare=env.get("DATABASE_PREPARE", True, _boolean),
             allow_private_urls=env.get("ALLOW_PRIVATE_URLS", False, _boolean),
             webhook_allow_private_urls=env.get("WEBHOOK_ALLOW_PRIVATE_URLS", False, _boolean),
             max_body_bytes=env.get("MAX_BODY_BYTES", 10 * 1024 * 1024, _positive_int),

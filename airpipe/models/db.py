@@ -9,7 +9,9 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 import peewee
-from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from playhouse.pool import PooledSqliteDatabase
+
+from airpipe.models.postgres import PreparingPostgresqlDatabase, statement_name
 
 db = peewee.DatabaseProxy()
 
@@ -60,6 +62,7 @@ class Prepared(Generic[M]):
         self.model, self.build, self.sample, self.key, self.limit = model, build, sample, key, limit
         self.fields = fields if fields is not None else model._meta.sorted_fields
         self._by_database: dict[type, tuple[str, list[tuple[str, Any]]]] = {}
+        self.name = statement_name()  # on PostgreSQL, a server-side prepared statement (models/postgres.py)
 
     def __call__(self, *values: Any) -> list[M]:
         return [self.instance(row) for row in self.rows(*values)]
@@ -68,7 +71,9 @@ class Prepared(Generic[M]):
         """The rows as the database driver gives them: plain values, fit to key a memo by."""
         sql, _ = self._compiled()
         params = tuple(map(self.key, values)) if self.key is not None else values
-        rows: list[tuple[Any, ...]] = db.execute_sql(sql, params).fetchall()
+        prepared = getattr(db.obj, "execute_prepared", None)
+        cursor = db.execute_sql(sql, params) if prepared is None else prepared(self.name, sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
 
     def instance(self, row: tuple[Any, ...]) -> M:
@@ -163,8 +168,9 @@ def now() -> int:
     return int(time.time())
 
 
-def open_database(url: str) -> peewee.Database:
-    """Build (not connect) the database a URL names."""
+def open_database(url: str, *, prepare: bool = True) -> peewee.Database:
+    """Build (not connect) the database a URL names; on PostgreSQL, ``prepare`` runs the
+    ``Prepared`` queries as server-side prepared statements (models/postgres.py)."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
         # WAL lets API threads read while a worker writes; busy_timeout turns lock contention
@@ -181,8 +187,9 @@ def open_database(url: str) -> peewee.Database:
     from urllib.parse import unquote, urlparse
 
     parsed = urlparse(url)
-    postgres: peewee.Database = PooledPostgresqlDatabase(
+    postgres: peewee.Database = PreparingPostgresqlDatabase(
         unquote(parsed.path.lstrip("/")),
+        prepare=prepare,
         user=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname or "127.0.0.1",

@@ -15,7 +15,7 @@ from airpipe.settings import Settings
 def open_database(settings: Settings) -> None:
     """Bind the database of ``settings`` and the key that encrypts its connector configs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    models.bind(models.open_database(settings.database_url))
+    models.bind(models.open_database(settings.database_url, prepare=settings.database_prepare))
     models.use_key(settings.load_secret_key())
 
 

@@ -10,6 +10,12 @@ import pytest
 from airpipe import models
 from airpipe.models import Attempt, Job, LogLine, Workspace, attempts_of_job, by_id, job_shown, log_lines_of_job
 from airpipe.models.db import Prepared
+from airpipe.services import bootstrap
+from airpipe.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    return {"AIRPIPE_DATA_DIR": str(settings.data_dir), "AIRPIPE_DATABASE_URL": settings.database_url}
 
 
 def fields(instance: object) -> dict[str, object]:
@@ -66,3 +72,44 @@ def test_a_limit_caps_the_rows_read(client) -> None:
     with models.db.connection_context():
         ids = [Job.create(config_type="sync", scope="s", status="succeeded", config={}).id for _ in range(3)]
         assert [job.id for job in first_two("s")] == ids[:2]
+
+
+#: server-side prepared statements are PostgreSQL's (SQLite keeps a statement cache of its own)
+on_postgresql = pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+@on_postgresql
+def test_on_postgresql_a_query_is_prepared_once_per_connection_and_outlives_a_rollback(client) -> None:
+    by_scope = Prepared(Job, lambda scope: Job.select().where(Job.scope == scope).order_by(Job.id), "s")
+    with models.db.connection_context():
+        with pytest.raises(RuntimeError), models.db.atomic():
+            Job.create(config_type="sync", scope="s", status="succeeded", config={})
+            assert [job.scope for job in by_scope("s")] == ["s"]  # prepared inside the transaction...
+            raise RuntimeError("roll back")
+        assert by_scope("s") == []  # ...and still there after its rollback
+        cursor = models.db.execute_sql("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", (by_scope.name,))
+        assert cursor.fetchone()[0] == 1
+
+
+@on_postgresql
+def test_a_statement_that_vanished_is_answered_plain_and_statements_are_turned_off(client, caplog) -> None:
+    by_scope = Prepared(Job, lambda scope: Job.select().where(Job.scope == scope), "s")
+    with models.db.connection_context():
+        Job.create(config_type="sync", scope="s", status="succeeded", config={})
+        assert len(by_scope("s")) == 1
+        models.db.execute_sql("DEALLOCATE ALL")  # as a pooler resetting its server connection does
+        assert len(by_scope("s")) == 1
+        assert models.db.obj.prepare is False and "prepared statements are off" in caplog.text
+        assert len(by_scope("s")) == 1
+        assert models.db.execute_sql("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
+
+
+@on_postgresql
+def test_with_prepare_off_nothing_is_prepared(client, settings) -> None:
+    models.db.obj.close_all()
+    bootstrap.open_database(Settings.from_env({**settings_env(settings), "AIRPIPE_DATABASE_PREPARE": "0"}))
+    assert models.db.obj.prepare is False
+    with models.db.connection_context():
+        Job.create(config_type="sync", scope="s", status="succeeded", config={})
+        assert len(Prepared(Job, lambda scope: Job.select().where(Job.scope == scope), "s")("s")) == 1
+        assert models.db.execute_sql("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
