@@ -38,10 +38,10 @@ def call_service(service: Callable[..., Any], *args: Any) -> Any:
 
 
 def call_on_loop(service: Callable[..., Any], payload: Any) -> Any:
-    """An INLINE read, on the event loop's thread, which keeps its connection open from one
-    request to the next (closed by the app's lifespan): taking one from the pool and giving it
-    back cost a tenth of such a read. A connection that failed is closed, so that the next
-    request opens a new one."""
+    """A short read (an INLINE operation's, a key's lookup) on the event loop's thread, which
+    keeps its connection open from one request to the next (closed by the app's lifespan):
+    taking one from the pool and giving it back cost a tenth of such a read. A connection that
+    failed is closed, so that the next request opens a new one."""
     if db.is_closed():
         db.connect()
     try:

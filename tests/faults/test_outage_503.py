@@ -26,3 +26,18 @@ def test_an_unreachable_database_answers_503_with_retry_after(client: TestClient
     assert response.headers["Retry-After"] == "5"
     assert response.json() == {"message": "the database is unreachable; retry later"}
     assert client.post("/api/v1/workspaces/list", json={}).status_code == 200  # back when it is
+
+
+def test_a_request_with_a_key_or_token_answers_503_too(client: TestClient) -> None:
+    # keys and tokens are looked up before any operation runs (api/auth.py)
+    key = client.post("/api/v1/api_keys/create", json={"name": "robot", "scopes": ["read"]}).json()["key"]
+    working = models.db.obj
+    models.bind(models.open_database(f"postgresql://nobody@127.0.0.1:{closed_port()}/none"))
+    try:
+        responses = [
+            client.post("/api/v1/workspaces/list", json={}, headers=headers) for headers in ({"X-Api-Key": key}, {"Authorization": "Bearer t"})
+        ]
+    finally:
+        models.bind(working)
+    assert [(r.status_code, r.json()) for r in responses] == [(503, {"message": "the database is unreachable; retry later"})] * 2
+    assert client.post("/api/v1/workspaces/list", json={}, headers={"X-Api-Key": key}).status_code == 200
