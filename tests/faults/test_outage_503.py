@@ -34,9 +34,8 @@ def test_a_request_with_a_key_or_token_answers_503_too(client: TestClient) -> No
     working = models.db.obj
     models.bind(models.open_database(f"postgresql://nobody@127.0.0.1:{closed_port()}/none"))
     try:
-        responses = [
-            client.post("/api/v1/workspaces/list", json={}, headers=headers) for headers in ({"X-Api-Key": key}, {"Authorization": "Bearer t"})
-        ]
+        sent = ({"X-Api-Key": key}, {"Authorization": "Bearer t"})
+        responses = [client.post("/api/v1/workspaces/list", json={}, headers=headers) for headers in sent]
     finally:
         models.bind(working)
     assert [(r.status_code, r.json()) for r in responses] == [(503, {"message": "the database is unreachable; retry later"})] * 2
