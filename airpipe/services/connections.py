@@ -25,7 +25,7 @@ from airpipe.schemas.jobs import JobInfoRead
 from airpipe.schemas.lists import WorkspaceListRequestBody
 from airpipe.services import authorship, catalogs, history, scheduler, schedules, stream_schedules
 from airpipe.services.actors import get_actor, refuse_unknown_streams, source_catalog
-from airpipe.services.converters import connection_read, job_info_read
+from airpipe.services.converters import REMEMBERED_CATALOG_BYTES, connection_read, job_info_read
 from airpipe.services.paging import paged
 from airpipe.services.workspaces import get_workspace_model
 from airpipe.worker import notifications, tasks
@@ -169,13 +169,19 @@ def get_connection_json(request: ConnectionIdRequestBody) -> msgspec.Raw:
     rows = by_id_query(Connection).rows(request.connection_id)
     if not rows:
         raise NotFound("connection", request.connection_id)
-    return _encoded_read(rows[0])
+    row = rows[0]
+    small = sum(len(value) for value in row if isinstance(value, str)) <= REMEMBERED_CATALOG_BYTES  # a large one is not kept
+    return _remembered_read(row) if small else _encoded_read(row)
 
 
 _encode = msgspec.json.Encoder().encode
 
 
 @functools.lru_cache(maxsize=256)
+def _remembered_read(row: tuple[Any, ...]) -> msgspec.Raw:
+    return _encoded_read(row)
+
+
 def _encoded_read(row: tuple[Any, ...]) -> msgspec.Raw:
     return msgspec.Raw(_encode(connection_read(by_id_query(Connection).instance(row))))
 

@@ -153,12 +153,25 @@ def _catalog_json(connection: Connection) -> bytes:
     return text.encode() if text is not None else _encode(connection.catalog)
 
 
-@functools.lru_cache(maxsize=1024)
+#: the largest catalog (as JSON) whose views are remembered: a source of thousands of tables
+#: has a catalog of megabytes, and a thousand of those would hold gigabytes
+REMEMBERED_CATALOG_BYTES = 64 * 1024
+
+
 def _catalog_views(stored: bytes) -> tuple[AirbyteCatalog, SyncMode, SourceSchema]:
     """A stored catalog (as JSON) as a connection's read shows it: its Structs, the connection's
     sync mode and the seed's schema view. Remembered by content, so never stale: building them
     took a third of a ``connections/get``, and most reads are of catalogs read before. The
     Structs are shared between reads, so nothing may change them."""
+    return _remembered_views(stored) if len(stored) <= REMEMBERED_CATALOG_BYTES else _views(stored)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_views(stored: bytes) -> tuple[AirbyteCatalog, SyncMode, SourceSchema]:
+    return _views(stored)
+
+
+def _views(stored: bytes) -> tuple[AirbyteCatalog, SyncMode, SourceSchema]:
     catalog = msgspec.json.decode(stored, type=AirbyteCatalog)
     return catalog, catalogs.connection_sync_mode(catalog), catalogs.to_source_schema(catalog)
 

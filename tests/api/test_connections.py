@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from suitekit import users_catalog
+from suitekit import sync_catalog, users_catalog
 
 WORKSPACE_ID = "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -266,6 +266,20 @@ def test_a_get_answers_the_connection_as_it_is_now(call: Any, create_connection:
         assert call("connections/get", body) == call("connections/get", body) == updated
     call("connections/delete", body, status=204)
     assert call("connections/get", body)["status"] == "deprecated"
+
+
+def test_a_connection_with_a_large_catalog_reads_the_same(call: Any, create_source: Any, create_destination: Any) -> None:
+    # catalogs over REMEMBERED_CATALOG_BYTES are not kept between reads (their views are rebuilt)
+    from airpipe.services.converters import REMEMBERED_CATALOG_BYTES
+
+    properties = {f"column_{n}": {"type": "string", "description": "d" * 100} for n in range(REMEMBERED_CATALOG_BYTES // 100)}
+    body = {"sourceId": create_source()["sourceId"], "destinationId": create_destination()["destinationId"], "status": "active"}
+    created = call("connections/create", {**body, "syncCatalog": sync_catalog("users", properties)})
+    get = {"connectionId": created["connectionId"]}
+    assert call("connections/get", get) == call("connections/get", get) == created
+    assert len(created["syncCatalog"]["streams"][0]["stream"]["jsonSchema"]["properties"]) == len(properties)
+    renamed = call("connections/update", {**get, "status": "active", "name": "renamed"})
+    assert call("connections/get", get) == renamed and renamed["name"] == "renamed"
 
 
 def test_update_the_schedule(call: Any, create_connection: Any) -> None:
