@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterable
 
 import msgspec
 import peewee
 
-from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Connection, Job, by_id, last_successful_sync, newest_sync_job, now
+from airpipe.models import (
+    ACTIVE,
+    DESTINATION,
+    RESET,
+    SOURCE,
+    SYNC,
+    Actor,
+    ActorDefinition,
+    Connection,
+    Job,
+    by_id,
+    last_successful_sync,
+    newest_sync_job,
+    now,
+)
 from airpipe.schemas.base import JobStatus
 from airpipe.schemas.connections import WbConnectionRead, WbConnectionReadList, WbConnectionRequestBody
 from airpipe.schemas.lists import WorkspaceListRequestBody
@@ -32,7 +46,7 @@ def list_connections(request: WorkspaceListRequestBody) -> WbConnectionReadList:
 def _one_view(connection: Connection) -> WbConnectionRead:
     """One connection's view, from lookups by key and prepared queries: the batch queries of
     ``_wb_reads``, built anew by peewee for each call, cost a get 1.7 ms."""
-    actors = {actor.id: actor for actor in (by_id(Actor, connection.source_id), by_id(Actor, connection.destination_id)) if actor}
+    actors = _ActorReads(actor for actor in (by_id(Actor, connection.source_id), by_id(Actor, connection.destination_id)) if actor)
     scope = str(connection.id)
     latest = newest_sync_job(scope)
     return _view(connection, actors, {scope: last_successful_sync(scope)}, {scope: latest} if latest else {}, now())
@@ -44,7 +58,7 @@ def _wb_reads(connections: list[Connection]) -> list[WbConnectionRead]:
     if not connections:
         return []
     actor_ids = {c.source_id for c in connections} | {c.destination_id for c in connections}
-    actors = {a.id: a for a in Actor.select(Actor, ActorDefinition).join(ActorDefinition).where(Actor.id.in_(actor_ids))}
+    actors = _ActorReads(Actor.select(Actor, ActorDefinition).join(ActorDefinition).where(Actor.id.in_(actor_ids)))
     scopes = [str(c.id) for c in connections]
     syncs = Job.select(Job.scope, peewee.fn.MAX(Job.updated_at).alias("last")).where(
         Job.scope.in_(scopes), Job.config_type.in_((SYNC, RESET)), Job.status == "succeeded"
@@ -56,18 +70,27 @@ def _wb_reads(connections: list[Connection]) -> list[WbConnectionRead]:
     return [_view(connection, actors, last_sync, latest, timestamp) for connection in connections]
 
 
+class _ActorReads:
+    """The reads of some sources and destinations, each built once however many connections of
+    a page share it (a source often feeds many): building one masks its config's secrets."""
+
+    def __init__(self, actors: Iterable[Actor]) -> None:
+        actors = list(actors)
+        specs = definitions.specifications(actors)
+        self.sources = {a.id: source_read(a, specs[a.definition_id]) for a in actors if a.actor_type == SOURCE}
+        self.destinations = {a.id: destination_read(a, specs[a.definition_id]) for a in actors if a.actor_type == DESTINATION}
+
+
 def _view(
-    connection: Connection, actors: dict[uuid.UUID, Actor], last_sync: dict[str, int | None], latest: dict[str, Job], timestamp: int
+    connection: Connection, actors: _ActorReads, last_sync: dict[str, int | None], latest: dict[str, Job], timestamp: int
 ) -> WbConnectionRead:
-    """A connection's view, from its source and destination (with ``actors``), its last successful
+    """A connection's view, from the reads of its source and destination, its last successful
     sync and its newest sync job (by connection id)."""
-    source, destination = actors[connection.source_id], actors[connection.destination_id]
-    specs = definitions.specifications((source, destination))
     job = latest.get(str(connection.id))
     return WbConnectionRead(
         **msgspec.structs.asdict(connection_read(connection)),
-        source=source_read(source, specs[source.definition_id]),
-        destination=destination_read(destination, specs[destination.definition_id]),
+        source=actors.sources[connection.source_id],
+        destination=actors.destinations[connection.destination_id],
         last_sync=last_sync.get(str(connection.id)),
         is_syncing=job is not None and job.status in ACTIVE,
         latest_sync_job_status=stored_as(JobStatus, job.status) if job else None,
