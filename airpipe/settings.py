@@ -72,6 +72,9 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    #: the origin browsers reach airpipe at through a reverse proxy (``https://airpipe.example.com``):
+    #: the dashboard also accepts forms posted from it when the proxy rewrites the Host header
+    public_origin: str | None = None
 
     @property
     def auth_enabled(self) -> bool:
@@ -123,6 +126,7 @@ class Settings:
             smtp_user=env.get("SMTP_USER", None, str),
             smtp_password=env.get("SMTP_PASSWORD", None, str),
             smtp_starttls=env.get("SMTP_STARTTLS", False, _boolean),
+            public_origin=env.get("PUBLIC_URL", None, url_origin),
         )
 
     def load_secret_key(self) -> bytes:
@@ -192,6 +196,23 @@ def _redis_url(value: str) -> str:
     if not value.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError("expected redis://host:port/db")
     return value
+
+
+def url_origin(value: str) -> str:
+    """A URL's origin as a browser writes it in an Origin header: ``scheme://host[:port]``, in
+    lower case, without a default port (its path, if any, plays no part)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected http(s)://host[:port], the address browsers open airpipe at")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = 443 if parts.scheme == "https" else 80
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
 
 
 def _fernet_key(value: str) -> bytes:

@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, run_consumer: bool | None = None) -> Starl
     # always: without a password (loopback only) a request may still bring an API key, whose scopes count
     middleware = [Middleware(AuthMiddleware, user=settings.basic_auth_user, password=settings.basic_auth_password)]
     app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
+    app.state.public_origin = settings.public_origin  # the dashboard's cross-site check (web.same_origin)
     # the dashboard's routes come after the API's: the TableRouter finds the API's plain paths in
     # its dict first, and only what it does not hold (the pages, by pattern) takes Starlette's way
     routes = build_routes(openapi, settings.max_body_bytes) + public_routes(settings.max_body_bytes)

@@ -94,11 +94,18 @@ def _subject(operation: PublicOperation, args: list[Any]) -> SimpleNamespace:
     return SimpleNamespace(**fields)
 
 
+def _lists_workspaces(operation: PublicOperation) -> bool:
+    """A list that takes ``workspaceIds`` (sources, destinations, connections, jobs, workspaces)."""
+    return operation.query is not None and any(f.name == "workspace_ids" for f in msgspec.structs.fields(operation.query))
+
+
 def _snake(name: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), name)
 
 
 def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
+    lists_workspaces = _lists_workspaces(operation)
+
     async def endpoint(request: Request) -> Response:
         who = principal.current()
         limited = operation.secured and who.scopes is not principal.EVERYTHING  # a key: its scopes must cover this request
@@ -110,8 +117,12 @@ def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
         if operation.body is not None:
             args.append(await _decode_body(request, operation, max_body_bytes))
         if limited and who.workspaces_for(operation.scope) is not None:
-            subject = _subject(operation, args)
-            await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.tag, subject)
+            if lists_workspaces:  # narrowed to the key's workspaces rather than refused
+                at = len(operation.path_parameters)
+                args[at] = await run_in_threadpool(call_service, access.narrow_list, who, operation.scope, args[at])
+            else:
+                subject = _subject(operation, args)
+                await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.tag, subject)
         if operation.database:
             result = await run_in_threadpool(call_service, operation.service, *args)
         else:

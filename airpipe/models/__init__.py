@@ -19,6 +19,7 @@ from airpipe.models.data_sinks import DataSink, DataSinkEntry
 from airpipe.models.db import bind, by_id, by_id_query, db, insert, is_sqlite, now, open_database, transaction
 from airpipe.models.history import ChangeRecord
 from airpipe.models.jobs import (
+    ABANDONED,
     ACTIVE,
     FINAL,
     JOB_SHOWN_FIELDS,
@@ -49,6 +50,7 @@ __all__ = [
     "ChangeRecord",
     "Application",
     "ApplicationToken",
+    "ABANDONED",
     "ACTIVE",
     "ALL_MODELS",
     "DESTINATION",

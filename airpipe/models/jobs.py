@@ -14,6 +14,8 @@ SYNC = "sync"
 RESET = "reset_connection"
 ACTIVE = ("pending", "running")
 FINAL = ("failed", "succeeded", "cancelled")
+#: a JobEvent's status (not a job's) saying that the request waiting for the job's answer gave up
+ABANDONED = "abandoned"
 
 
 class Job(BaseModel):

@@ -109,7 +109,7 @@ class JobReadList(Base):
 
 class JobEventRead(Base, kw_only=True):
     at: int
-    status: str  # a job's or an attempt's status at that time (JobStatus, AttemptStatus)
+    status: str  # a job's or an attempt's status then (JobStatus, AttemptStatus), or "abandoned": its caller gave up
     attempt_number: int | None = None  # None: the job's own status
     reason: str | None = None
 

@@ -5,7 +5,9 @@ level covers every workspace may; one whose scopes name some workspaces may only
 is about one of them: the workspace is found from the request's ids (a workspaceId, or the
 source, destination, connection, job, notification channel, alert or data sink it names). A request
 about no workspace (definitions, the list of workspaces, API keys) needs a scope for every
-workspace, except reading definitions, which any reader may.
+workspace, except reading definitions, which any reader may. A list of the public API
+(``workspaceIds``) is narrowed instead: to the workspaces it names, all of which must be the
+principal's, or else to the principal's own (``narrow_list``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from airpipe.errors import Forbidden
 from airpipe.models import Actor, Alert, AlertRule, ChangeRecord, Connection, DataSink, Job, NotificationChannel
@@ -46,6 +50,26 @@ def authorize(who: Principal, level: str, resource: str, payload: Any) -> None:
         raise Forbidden(f"{who.name} may {level} only in some workspaces, and this request is about none of them")
     if workspace not in allowed:
         raise Forbidden(f"{who.name} may not {level} in workspace {workspace}")
+
+
+def narrow_list(who: Principal, level: str, query: Any) -> Any:
+    """A list's query (one with ``workspace_ids``) as ``who`` may run it: every workspace it names
+    must be one ``who`` may act on at ``level`` (403 naming the first that is not, as a request
+    about one workspace is refused); naming none, it lists ``who``'s own. A ``connection_id``
+    (listJobs) must be in one of them too."""
+    require_level(who, level)
+    allowed = who.workspaces_for(level)
+    if allowed is None:
+        return query
+    for workspace in query.workspace_ids or ():
+        if workspace not in allowed:
+            raise Forbidden(f"{who.name} may not {level} in workspace {workspace}")
+    connection_id = getattr(query, "connection_id", None)
+    if connection_id is not None and _connection(connection_id) not in allowed:
+        raise Forbidden(f"{who.name} may not {level} in the workspace of connection {connection_id}")
+    if query.workspace_ids:
+        return query
+    return msgspec.structs.replace(query, workspace_ids=sorted(allowed))
 
 
 def workspace_of(payload: Any) -> uuid.UUID | None:

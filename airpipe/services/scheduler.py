@@ -12,7 +12,7 @@ import peewee
 from huey.exceptions import ResultTimeout as HueyTimeout
 
 from airpipe.errors import OUTAGES, InvalidInput, JobTimeout, NoWorker
-from airpipe.models import ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, record_event, transaction
+from airpipe.models import ABANDONED, ACTIVE, RESET, SYNC, Actor, ActorDefinition, Attempt, Connection, Job, now, record_event, transaction
 from airpipe.models.crypto import unseal
 from airpipe.schemas.catalog import AirbyteCatalog
 from airpipe.services import authorship, catalogs, options
@@ -56,19 +56,24 @@ _VERBS = {
 def run_sample_job(scope: str, config: SampleJob) -> list[dict[str, Any]]:
     """Run a read_sample job on a worker and wait for its records, which come back through the
     queue's result store (sealed), not the job row: they are never kept. ``JobTimeout`` if it
-    does not answer in time; ``InvalidInput`` with the connector's reason if it failed."""
+    does not answer in time; ``InvalidInput`` with the connector's reason if it failed.
+
+    Giving up, it marks the job abandoned and only then removes an answer that came meanwhile;
+    the worker removes one that comes later (see ``tasks.run_sample``)."""
     if options.workers_required and live_workers(options.worker_liveness) == 0:
         raise NoWorker("no worker is running to read a sample: start `airpipe worker`")
     job = _create_job("read_sample", scope, config)
+    result = None
     try:
         result = tasks.run_sample(job.id)
         # the job's own limit, and then some for starting the connector and the queue's delay
         sealed = result.get(blocking=True, timeout=config.seconds + options.job_wait_timeout, backoff=1.5, max_delay=0.5)
-    except HueyTimeout:
+    except BaseException as exc:
         abandon(job.id)
-        raise JobTimeout(f"read_sample job {job.id} did not finish in time; its logs are in jobs/get") from None
-    except BaseException:
-        abandon(job.id)
+        if result is not None:
+            tasks.discard_sample(result)
+        if isinstance(exc, HueyTimeout):
+            raise JobTimeout(f"read_sample job {job.id} did not finish in time; its logs are in jobs/get") from None
         raise
     if sealed is None:
         raise InvalidInput(f"Reading a sample failed: {failure_message(Job.get_by_id(job.id))} (job {job.id})")
@@ -90,11 +95,13 @@ def wait_for(job_id: int, timeout: float) -> Job:
 
 
 def abandon(job_id: int) -> None:
-    """Fail a synchronous job whose caller gave up, unless a worker has already taken it."""
+    """Note that the caller of a synchronous job gave up on it (a worker that runs it anyway then
+    keeps no answer for nobody), and fail it unless a worker has already taken it."""
     try:
         with transaction():
+            record_event(job_id, ABANDONED, reason="the request that waited for it gave up")
             if Job.update(status="failed", updated_at=now()).where(Job.id == job_id, Job.status == "pending").execute():
-                record_event(job_id, "failed", reason="the request that waited for it gave up")
+                record_event(job_id, "failed", reason="nobody waits for its answer any more")
     except OUTAGES:  # the database is down: the worker's claim refuses it later (runner._claim)
         logger.warning("could not mark the abandoned job %s failed", job_id)
 

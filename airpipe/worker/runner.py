@@ -22,6 +22,7 @@ from airpipe import logs
 from airpipe.connectors import rundir
 from airpipe.connectors.errors import ConnectorError
 from airpipe.models import (
+    ABANDONED,
     ACTIVE,
     FINAL,
     RESET,
@@ -332,3 +333,9 @@ _handoffs: dict[int, Any] = {}
 
 def take_handoff(job_id: int) -> Any:
     return _handoffs.pop(job_id, None)
+
+
+def nobody_waits(job_id: int) -> bool:
+    """Whether the request that waited for this synchronous job's answer gave up on it."""
+    with db.connection_context():
+        return bool(JobEvent.select().where(JobEvent.job == job_id, JobEvent.status == ABANDONED).exists())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from huey import crontab
 
@@ -28,13 +29,38 @@ def run_job(job_id: int) -> None:
     _send_notifications()  # what the job's end announced
 
 
-@huey.task(name="airpipe.run_sample")
-def run_sample(job_id: int) -> str | None:
-    """A read_sample job; answers its records sealed (encrypted), as they wait in the queue's
-    result store for the API to take them (huey deletes a result once it is read)."""
-    runner.run_job(job_id)
+@huey.task(name="airpipe.run_sample", context=True)
+def run_sample(job_id: int, task: Any) -> None:
+    """A read_sample job. Its answer (the records sealed, that is encrypted, or None if it failed)
+    goes into the queue's result store under this task's id, where the API waits for it and takes
+    it (huey deletes a result once it is read).
+
+    The API may give up first (``scheduler.run_sample_job``): it then notes that on the job and
+    removes any answer already there (``discard_sample``). Here the answer is put first and the
+    note looked for after: whichever way the two sides interleave, one of them sees the other's
+    step, so no answer stays in the store for nobody (huey keeps results forever, on Redis too).
+    Hence also no return value and no exception, which huey would store itself."""
+    try:
+        runner.run_job(job_id)
+    except Exception:  # the database is down, say: the job row tells no more, the caller hears None
+        logger.exception("read_sample job %s failed", job_id)
     records = runner.take_handoff(job_id)
-    return None if records is None else seal(records)
+    huey.put_result(task.id, None if records is None else seal(records))
+    try:
+        nobody_waits = runner.nobody_waits(job_id)
+    except OUTAGES:  # unknowable now: the caller (if any) times out rather than the answer staying
+        nobody_waits = True
+    if nobody_waits:
+        huey.delete(task.id)
+
+
+def discard_sample(result: Any) -> None:
+    """Remove the answer of a ``run_sample`` that its caller gave up on, if it came already; call
+    it after the job was marked abandoned (see ``run_sample``)."""
+    try:
+        huey.delete(result.id)
+    except OUTAGES:
+        logger.warning("could not remove the answer of an abandoned read_sample task %s", result.id)
 
 
 @huey.task(name="airpipe.send_notifications")

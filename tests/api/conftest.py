@@ -44,6 +44,16 @@ def cached_specs(client: TestClient) -> None:
     """The built-in connectors' specs, stored where ``definitions.specification`` caches what a
     get_spec job read, so that building a source or destination runs no connector process.
     (test_definitions.py reads the specs through real jobs.)"""
+    _cache_specs()
+
+
+@pytest.fixture
+def cache_specs() -> Callable[[], None]:
+    """``cache_specs()``: what ``cached_specs`` does, for a test that builds its own app."""
+    return _cache_specs
+
+
+def _cache_specs() -> None:
     from airpipe.destinations.local_json import SPEC as LOCAL_JSON_SPEC
     from airpipe.sources.faker import SPEC as FAKER_SPEC
 

@@ -122,6 +122,31 @@ def test_a_key_limited_to_a_workspace_stays_in_it(auth_client: TestClient) -> No
     assert post(auth_client, "source_definitions/list", {}, key)["sourceDefinitions"]  # shared by all
 
 
+def test_a_key_limited_to_a_workspace_lists_only_its_own_in_the_public_api(auth_client: TestClient) -> None:
+    other = post(auth_client, "workspaces/create", {"name": "other"}, ADMIN)["workspaceId"]
+    faker = {"sourceDefinitionId": "a3395a42-d499-4316-9233-0451ac0673d1", "connectionConfiguration": {"count": 2}}
+    mine = post(auth_client, "sources/create", {**faker, "name": "mine", "workspaceId": WORKSPACE_ID}, ADMIN)
+    post(auth_client, "sources/create", {**faker, "name": "theirs", "workspaceId": other}, ADMIN)
+    key = as_key(new_key(auth_client, f"read:{WORKSPACE_ID}", name="team"))
+
+    def listed(path: str, expect: int = 200, **params: Any) -> Any:
+        response = auth_client.get(f"{PREFIX}{path}", params=params, headers=key)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    assert [s["sourceId"] for s in listed("/sources")["data"]] == [mine["sourceId"]]
+    assert [s["name"] for s in listed("/sources", workspaceIds=WORKSPACE_ID)["data"]] == ["mine"]
+    assert [w["workspaceId"] for w in listed("/workspaces")["data"]] == [WORKSPACE_ID]
+    assert listed("/destinations")["data"] == [] and listed("/connections")["data"] == [] and listed("/jobs")["data"] == []
+    for path in ("/sources", "/destinations", "/connections", "/jobs", "/workspaces"):
+        refused = listed(path, 403, workspaceIds=f"{WORKSPACE_ID},{other}")
+        assert refused["message"] == f"team may not read in workspace {other}", path
+    unknown = "00000000-0000-4000-8000-000000000000"  # a limited key is refused, not told what exists
+    assert listed("/jobs", 403, connectionId=unknown)["message"] == f"team may not read in the workspace of connection {unknown}"
+    all_of_them = auth_client.get(f"{PREFIX}/sources", headers=ADMIN).json()["data"]
+    assert {s["name"] for s in all_of_them} == {"mine", "theirs"}  # an unlimited login still sees all
+
+
 def test_a_key_counts_on_a_server_without_a_password(client: TestClient, call: Any) -> None:
     """No password (a loopback server): no credentials may do everything, as before; a key's scopes still hold."""
     created = call("api_keys/create", {"name": "viewer", "scopes": ["read"]})

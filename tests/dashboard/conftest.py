@@ -3,12 +3,29 @@ run inline) with the built-in connectors' specs cached, so that creating a sourc
 
 from __future__ import annotations
 
+import dataclasses
+
 import msgspec
 import pytest
 from starlette.testclient import TestClient
 
 from airpipe import models
 from airpipe.connectors import registry
+from airpipe.settings import Settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "public_url(url): the test's AIRPIPE_PUBLIC_URL")
+
+
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The suite's, with AIRPIPE_PUBLIC_URL as ``@pytest.mark.public_url(...)`` says."""
+    marker = request.node.get_closest_marker("public_url")
+    if marker is None:
+        return settings
+    public = Settings.from_env({"AIRPIPE_DATA_DIR": str(settings.data_dir), "AIRPIPE_PUBLIC_URL": marker.args[0]})
+    return dataclasses.replace(settings, public_origin=public.public_origin)
 
 
 @pytest.fixture

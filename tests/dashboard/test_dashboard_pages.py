@@ -261,6 +261,40 @@ def test_a_form_from_another_site_is_refused(ui: TestClient) -> None:
     assert "No syncs yet." in ui.get(f"/ui/connections/{connection_id}").text
 
 
+#: what a reverse proxy (nginx's bare `proxy_pass http://127.0.0.1:8000`) passes on from a browser
+#: that opened https://airpipe.example.com: the Host it connects to, the page's own Origin
+PROXIED = {"Host": "127.0.0.1:8000", "Origin": "https://airpipe.example.com"}
+
+
+def test_behind_a_proxy_that_rewrites_host_forms_are_refused_without_the_public_url(ui: TestClient) -> None:
+    response = ui.post("/ui/jobs/1/cancel", headers=PROXIED, follow_redirects=False)
+    assert response.status_code == 403 and "AIRPIPE_PUBLIC_URL" in response.text
+
+
+@pytest.mark.public_url("https://Airpipe.example.com:443/")
+def test_behind_a_proxy_forms_from_the_public_url_are_accepted_and_others_still_refused(ui: TestClient) -> None:
+    connection_id = create_connection(ui)
+    path = f"/ui/connections/{connection_id}/sync"
+    assert ui.post(path, headers=PROXIED, follow_redirects=False).status_code == 303
+    referred = {"Host": PROXIED["Host"], "Referer": f"https://airpipe.example.com/ui/connections/{connection_id}"}
+    disabled = ui.post(f"/ui/connections/{connection_id}/status", data={"status": "inactive"}, headers=referred, follow_redirects=False)
+    assert disabled.status_code == 303
+    others = ("https://evil.example", "http://airpipe.example.com", "https://airpipe.example.com.evil.example", "https://airpipe.example.com:8443")
+    for origin in (*others, "not a url"):
+        response = ui.post(path, headers={"Host": PROXIED["Host"], "Origin": origin}, follow_redirects=False)
+        assert response.status_code == 403, origin
+    assert ui.post(path, headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False).status_code == 403
+
+
+def test_a_public_url_that_is_no_http_url_stops_the_start(tmp_path: Any) -> None:
+    from airpipe.errors import SettingsError
+    from airpipe.settings import Settings
+
+    for value in ("airpipe.example.com", "ftp://airpipe.example.com", "https://airpipe.example.com:99999"):
+        with pytest.raises(SettingsError, match="AIRPIPE_PUBLIC_URL"):
+            Settings.from_env({"AIRPIPE_DATA_DIR": str(tmp_path), "AIRPIPE_PUBLIC_URL": value})
+
+
 def test_the_api_is_unchanged_beside_the_dashboard(ui: TestClient) -> None:
     assert ui.post("/api/v1/workspaces/list").json()["workspaces"][0]["workspaceId"] == WORKSPACE_ID
     response = ui.get("/api/v1/nothing")

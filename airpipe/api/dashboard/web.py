@@ -22,6 +22,7 @@ from airpipe.api.routing import run_service
 from airpipe.errors import OUTAGES, AirpipeError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from airpipe.schemas.workspaces import WorkspaceRead
 from airpipe.services import access, workspaces
+from airpipe.settings import url_origin
 
 if TYPE_CHECKING:
     import jinja2
@@ -127,13 +128,29 @@ def redirect(path: str, flash: str | None = None, *, error: bool = False, **quer
     return RedirectResponse(path + (separator + urlencode(params) if params else ""), status_code=303)
 
 
+REFUSED_CROSS_SITE = (
+    "This form was sent from another site: refused. (Behind a reverse proxy that rewrites the Host"
+    " header, set AIRPIPE_PUBLIC_URL to the address the dashboard is opened at.)"
+)
+
+
 def same_origin(request: Request) -> bool:
     """A form action comes from a dashboard page: a browser sends HTTP Basic credentials to any
-    site that posts here, so a cross-site form (Origin or Referer of another host) is refused."""
+    site that posts here, so a cross-site form (Origin or Referer of another host) is refused.
+
+    Behind a reverse proxy that rewrites Host the page's origin is not the Host this process sees;
+    AIRPIPE_PUBLIC_URL names it (``app.state.public_origin``). X-Forwarded-Host is not read: the
+    proxies that rewrite Host (nginx's bare ``proxy_pass``) do not send it either."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if not origin or origin == "null":
         return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    if urlsplit(origin).netloc == request.headers.get("host", ""):
+        return True
+    public: str | None = getattr(request.app.state, "public_origin", None)
+    try:
+        return public is not None and url_origin(origin) == public
+    except ValueError:  # not a URL at all
+        return False
 
 
 def page(view: Page) -> Page:
@@ -144,7 +161,7 @@ def page(view: Page) -> Page:
     async def wrapped(request: Request) -> Response:
         try:
             if request.method == "POST" and not same_origin(request):
-                return error_page(request, 403, "This form was sent from another site: refused.")
+                return error_page(request, 403, REFUSED_CROSS_SITE)
             require_scope(request)
             return await view(request)
         except AirpipeError as exc:
