@@ -69,7 +69,7 @@ def test_debug_describes_the_deployment(client: TestClient, database_url: str) -
     assert response.status_code == 200
     info = response.json()["info"]
     assert info["version"] == airpipe.__version__
-    assert info["database"] == ("PooledSqliteDatabase" if database_url.startswith("sqlite") else "PooledPostgresqlDatabase")
+    assert info["database"] == ("PooledSqliteDatabase" if database_url.startswith("sqlite") else "PreparingPostgresqlDatabase")
     assert set(info) == {"version", "python", "platform", "database"}
 
 
