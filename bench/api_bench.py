@@ -1,6 +1,6 @@
 """How fast the API answers, against a bare Starlette app on the same uvicorn in the same run.
 
-    python bench/api_bench.py [--connections 10000] [--jobs 100000] [--seconds 3] [--rounds 3] [--backends sqlite,postgres]
+    python bench/api_bench.py [--connections 10000] [--jobs 100000] [--seconds 3] [--rounds 5] [--backends sqlite,postgres]
 
 For each backend (embedded SQLite; PostgreSQL when one answers at ``AIRPIPE_BENCH_POSTGRES_URL``,
 default ``postgresql://postgres@127.0.0.1:5432/postgres``, in a database of its own that is
@@ -82,10 +82,19 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("a server did not start")
 
 
+#: With two cores or more, the servers run on the last and the clients (wrk, this script) on the
+#: others: left to the scheduler, a server and the load it answers fought over the same core in
+#: some runs and not in others, which moved a ratio by half between two runs a minute apart.
+CORES = sorted(os.sched_getaffinity(0))
+SERVER_CORES, CLIENT_CORES = ({CORES[-1]}, set(CORES[:-1])) if len(CORES) > 1 else (set(CORES), set(CORES))
+
+
 @contextmanager
 def started(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CORES)
+        )
     try:
         wait_listening(port, process)
         yield process
@@ -183,9 +192,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=10_000, help="connections in the workspace for the list figures")
     parser.add_argument("--jobs", type=int, default=100_000, help="jobs of one connection for the jobs/list figures")
     parser.add_argument("--seconds", type=float, default=3, help="length of each throughput run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each throughput figure (the median is shown)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each throughput figure (the median is shown)")
     parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     args = parser.parse_args()
+    os.sched_setaffinity(0, CLIENT_CORES)  # wrk, a child, inherits it (see SERVER_CORES)
     for backend in args.backends.split(","):
         with database(backend) as url:
             if url is None:
