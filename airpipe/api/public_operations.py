@@ -104,6 +104,10 @@ PUBLIC_OPERATIONS: list[PublicOperation] = [
 ]
 # fmt: on
 
+#: Reads answered on the event loop, as the Configuration API's (api/operations.INLINE): a job's
+#: status and attempts, by key, which the SDK and Airflow poll while a sync runs
+INLINE = frozenset({"getJob"})
+
 #: the token exchange is also answered where clients' default token URLs land once joined to a
 #: server URL of ``http://host/api/public/v1`` (``urljoin``): the airbyte-api SDK's default
 #: ``/applications/token`` lands at the root, a relative ``applications/token`` beside ``v1``, and

@@ -18,9 +18,9 @@ from starlette.routing import BaseRoute, Route
 
 from airpipe import principal
 from airpipe.api.decoding import decode_body
-from airpipe.api.public_operations import PATH_PARAMETERS, PREFIX, PUBLIC_OPERATIONS, TOKEN_ALIASES, PublicOperation
+from airpipe.api.public_operations import INLINE, PATH_PARAMETERS, PREFIX, PUBLIC_OPERATIONS, TOKEN_ALIASES, PublicOperation
 from airpipe.api.responses import MsgspecResponse
-from airpipe.api.routing import call_service, read_body, refuse_declared_oversize
+from airpipe.api.routing import call_on_loop, call_service, read_body, refuse_declared_oversize
 from airpipe.errors import InvalidInput
 from airpipe.services import access
 
@@ -105,6 +105,7 @@ def _snake(name: str) -> str:
 
 def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
     lists_workspaces = _lists_workspaces(operation)
+    inline = operation.operation_id in INLINE
 
     async def endpoint(request: Request) -> Response:
         who = principal.current()
@@ -123,7 +124,9 @@ def endpoint_for(operation: PublicOperation, max_body_bytes: int) -> Any:
             else:
                 subject = _subject(operation, args)
                 await run_in_threadpool(call_service, access.authorize, who, operation.scope, operation.tag, subject)
-        if operation.database:
+        if inline:
+            result = call_on_loop(operation.service, *args)
+        elif operation.database:
             result = await run_in_threadpool(call_service, operation.service, *args)
         else:
             result = await run_in_threadpool(operation.service, *args)

@@ -121,6 +121,15 @@ def _page(query: peewee.ModelSelect[Job], pagination: Pagination | None) -> JobR
     return JobReadList(jobs=jobs_with_attempts(ids), total_job_count=query.count())
 
 
+def job_with_attempts(job_id: int) -> JobWithAttemptsRead | None:
+    """One job with its attempts, through the prepared queries (``jobs_with_attempts`` builds its
+    batch queries anew each time: 0.5 ms for one job)."""
+    shown = job_shown(job_id)
+    if not shown:
+        return None
+    return JobWithAttemptsRead(job=job_read(shown[0]), attempts=[attempt_read(a) for a in attempts_of_job(job_id)])
+
+
 def jobs_with_attempts(ids: list[int]) -> list[JobWithAttemptsRead]:
     """The jobs of ``ids`` (newest first) with their attempts, in two queries, without their
     configs: decrypting them took half of a page's time."""

@@ -30,10 +30,10 @@ def create_job(request: JobCreateRequest) -> JobResponse:
 
 
 def get_job(job_id: int) -> JobResponse:
-    found = jobs.jobs_with_attempts([job_id])
-    if not found or found[0].job is None or text_of(found[0].job.config_type) not in _JOB_TYPES:
+    found = jobs.job_with_attempts(job_id)
+    if found is None or found.job is None or text_of(found.job.config_type) not in _JOB_TYPES:
         raise NotFound("job", job_id)
-    return job_response(found[0])
+    return job_response(found)
 
 
 def cancel_job(job_id: int) -> JobResponse:
