@@ -7,9 +7,10 @@ default ``postgresql://postgres@127.0.0.1:5432/postgres``, in a database of its 
 dropped after) it starts `airpipe serve` (in-process worker) and a bare Starlette app that answers
 each path with the bytes of a real response, and measures:
 
-- ``connections/get`` and ``jobs/get`` throughput with 8 connections in flight (wrk when
-  installed, else a Python client), and the ratio to the bare app's for the same bytes, in
-  ``--rounds`` turns of each (the median is shown: this machine's speed drifts);
+- ``connections/get``, ``jobs/get`` and the public API's ``GET /jobs/{id}`` throughput with 8
+  connections in flight (wrk when installed, else a Python client), and the ratio to the bare
+  app's for the same bytes, in ``--rounds`` turns of each (the median is shown: this machine's
+  speed drifts);
 - ``connections/create`` per second from one client, with a syncCatalog given and without one,
   beside the bare app's rate for one client;
 - the p50/p95 of pages of 100 (``pagination`` at random offsets) of ``connections/list`` and
@@ -54,9 +55,9 @@ BARE_APP = textwrap.dedent(
 
     async def answer(request):
         await request.body()
-        return Response(BODIES[request.path_params["path"]], media_type="application/json")
+        return Response(BODIES[request.url.path], media_type="application/json")
 
-    app = Starlette(routes=[Route("/api/v1/{path:path}", answer, methods=["POST"])])
+    app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
     import uvicorn
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
     """
@@ -104,7 +105,8 @@ def started(command: list[str], port: int, env: dict[str, str], log: Path) -> It
 
 
 class Client:
-    """One keep-alive connection posting JSON."""
+    """One keep-alive connection posting JSON (or getting, without a body). A path is under
+    /api/v1/ unless it starts with a slash."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -126,7 +128,10 @@ class Client:
         return payload
 
     def _send(self, path: str, body: object) -> http.client.HTTPResponse:
-        self.connection.request("POST", f"/api/v1/{path}", body=json.dumps(body), headers={"Content-Type": "application/json"})
+        if body is None:
+            self.connection.request("GET", url_path(path))
+        else:
+            self.connection.request("POST", url_path(path), body=json.dumps(body), headers={"Content-Type": "application/json"})
         return self.connection.getresponse()
 
     def timed(self, path: str, bodies: list[object]) -> list[float]:
@@ -144,22 +149,28 @@ def p50_p95(samples: list[float]) -> str:
     return f"{statistics.median(samples):8.1f} {cuts[18]:8.1f}"
 
 
-def throughput(port: int, path: str, body: bytes, seconds: float, directory: Path) -> float:
-    """Requests per second with 8 connections in flight."""
+def url_path(path: str) -> str:
+    return path if path.startswith("/") else f"/api/v1/{path}"
+
+
+def throughput(port: int, path: str, body: bytes | None, seconds: float, directory: Path) -> float:
+    """Requests per second with 8 connections in flight (a GET when ``body`` is None)."""
     if shutil.which("wrk") is None:
         return _python_throughput(port, path, body, seconds)
-    script = directory / "post.lua"
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\nwrk.headers["Content-Type"] = "application/json"\n')
-    url = f"http://127.0.0.1:{port}/api/v1/{path}"
-    output = subprocess.run(
-        ["wrk", "-t2", "-c8", f"-d{seconds:g}s", "-s", str(script), url], capture_output=True, text=True, check=True
-    ).stdout
+    posting = []
+    if body is not None:
+        script = directory / "post.lua"
+        lua = f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\nwrk.headers["Content-Type"] = "application/json"\n'
+        script.write_text(lua)
+        posting = ["-s", str(script)]
+    url = f"http://127.0.0.1:{port}{url_path(path)}"
+    output = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds:g}s", *posting, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in output:
         raise SystemExit(f"wrk saw errors:\n{output}")
     return float(next(line for line in output.splitlines() if line.startswith("Requests/sec:")).split()[1])
 
 
-def _python_throughput(port: int, path: str, body: bytes, seconds: float) -> float:
+def _python_throughput(port: int, path: str, body: bytes | None, seconds: float) -> float:
     import threading
 
     done = [0]
@@ -168,7 +179,7 @@ def _python_throughput(port: int, path: str, body: bytes, seconds: float) -> flo
     def run() -> None:
         client = Client(port)
         while time.monotonic() < stop:
-            client.post(path, json.loads(body))
+            client.post_raw(path, None if body is None else json.loads(body))
             done[0] += 1
 
     threads = [threading.Thread(target=run) for _ in range(8)]
@@ -247,7 +258,12 @@ def bench_backend(database_url: str, args: argparse.Namespace) -> None:
             workspace, create = first_connection(client)
             connection = client.post("connections/create", create)["connectionId"]  # type: ignore[index]
             job = synced(client, connection)
-            gets = {"connections/get": {"connectionId": connection}, "jobs/get": {"id": job}}
+            # the public API's job status (GET, no body) is what the airbyte-api SDK and Airflow poll
+            gets: dict[str, dict[str, object] | None] = {
+                "connections/get": {"connectionId": connection},
+                "jobs/get": {"id": job},
+                f"/api/public/v1/jobs/{job}": None,
+            }
             compare_gets(client, gets, create, directory, bare_port, env, args)
 
             connections = fill_connections(client, workspace, create, args.connections)
@@ -297,7 +313,7 @@ def synced(client: Client, connection: str) -> int:
 
 def compare_gets(
     client: Client,
-    gets: dict[str, dict[str, object]],
+    gets: dict[str, dict[str, object] | None],
     create: dict[str, object],
     directory: Path,
     bare_port: int,
@@ -311,23 +327,24 @@ def compare_gets(
     for path, body in gets.items():
         sample = directory / f"{path.replace('/', '_')}.json"
         sample.write_bytes(client._send(path, body).read())
-        samples.append(f"{path}={sample}")
+        samples.append(f"{url_path(path)}={sample}")
     bare_script = directory / "bare.py"
     bare_script.write_text(BARE_APP)
     rows = []
 
-    def measure(port: int, path: str, request: bytes) -> float:
+    def measure(port: int, path: str, request: bytes | None) -> float:
         return throughput(port, path, request, args.seconds, directory)
 
     with started([sys.executable, str(bare_script), str(bare_port), *samples], bare_port, env, directory / "bare.log"):
         for (path, body), served in zip(gets.items(), samples, strict=True):
-            request = json.dumps(body).encode()
+            request = None if body is None else json.dumps(body).encode()
             turns = [(measure(bare_port, path, request), measure(client.port, path, request)) for _ in range(args.rounds)]
             ratios = sorted(ours / bare for bare, ours in turns)
             size = Path(served.partition("=")[2]).stat().st_size / 1024
             bare_rate, our_rate = (statistics.median(rate) for rate in zip(*turns, strict=True))
             spread = f"({ratios[0]:.0%}-{ratios[-1]:.0%})"
-            rows.append(f"  {path:16} ({size:4.1f} KB) {bare_rate:8.0f} {our_rate:10.0f}   {statistics.median(ratios):5.0%}  {spread}")
+            shown = "GET " + path.removeprefix("/api/public/v1/") if body is None else path
+            rows.append(f"  {shown:16} ({size:4.1f} KB) {bare_rate:8.0f} {our_rate:10.0f}   {statistics.median(ratios):5.0%}  {spread}")
         creates = compare_creates(client, create, bare_port, args.rounds)
     print(f"8 in flight (req/s), median of {args.rounds} rounds:   bare      airpipe   ratio  (range)")
     print("\n".join(rows))
