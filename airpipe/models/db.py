@@ -183,6 +183,10 @@ def now() -> int:
     return int(time.time())
 
 
+#: seconds a PostgreSQL connection may take to open (see open_database)
+CONNECT_TIMEOUT = 5
+
+
 def open_database(url: str, *, prepare: bool = True) -> peewee.Database:
     """Build (not connect) the database a URL names; on PostgreSQL, ``prepare`` runs the
     ``Prepared`` queries as server-side prepared statements (models/postgres.py)."""
@@ -209,6 +213,10 @@ def open_database(url: str, *, prepare: bool = True) -> peewee.Database:
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname or "127.0.0.1",
         port=parsed.port or 5432,
+        # a server that accepts the connection and then says nothing (hung, or behind a broken
+        # proxy) held a connect forever, and the reads answered on the event loop with it: the
+        # whole API stopped, health included. Now it is an outage (503) after this long.
+        connect_timeout=CONNECT_TIMEOUT,
         max_connections=32,
         stale_timeout=300,
         timeout=30,
