@@ -10,6 +10,7 @@ import base64
 import copy
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -129,11 +130,13 @@ def missing(what: str) -> None:
 class AirpipeServer:
     """``airpipe serve`` in a subprocess of its own, on a free port of 127.0.0.1, with a data
     directory under ``directory`` and no AIRPIPE_* variables but ``env``'s. Use it as a context
-    manager: it is healthy inside, terminated after. ``post`` calls its API and returns the JSON."""
+    manager: it is healthy inside, terminated after (with the connectors of a sync still running,
+    which share its session). ``post`` calls its API and returns the JSON."""
 
     def __init__(self, directory: Path, env: dict[str, str] | None = None, auth: str | None = None) -> None:
         self.directory, self.env, self.auth = directory, env or {}, auth
         self.url = f"http://127.0.0.1:{free_port()}"
+        self.data_dir = directory / "data"
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> AirpipeServer:
@@ -141,10 +144,11 @@ class AirpipeServer:
         port = self.url.rsplit(":", 1)[1]
         with (self.directory / "serve.log").open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "airpipe.cli", "serve", "--port", port, "--data-dir", str(self.directory / "data")],
+                [sys.executable, "-m", "airpipe.cli", "serve", "--port", port, "--data-dir", str(self.data_dir)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             wait_until(self.healthy, 30, "the server")
@@ -156,7 +160,11 @@ class AirpipeServer:
     def __exit__(self, *exc_info: object) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(15)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(15)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST ``body`` to ``/api/v1/<path>`` (or to ``path`` itself when it starts with a slash)."""

@@ -13,18 +13,14 @@ elsewhere AIRPIPE_TEST_CHROMIUM and AIRPIPE_TEST_CHROMEDRIVER name them.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from suitekit import free_port, missing, wait_until
+from suitekit import AirpipeServer, missing, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,44 +34,9 @@ FAKER = "Faker (airpipe/source-faker:0.1.0)"
 LOCAL_JSON = "Local JSON (airpipe/destination-local-json:0.1.0)"
 
 
-class Server:
-    def __init__(self, port: int, data_dir: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.data_dir = data_dir
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-
-@contextlib.contextmanager
-def serving(directory: Path, **variables: str) -> Iterator[Server]:
-    """A real `airpipe serve` on a free port (``variables``: AIRPIPE_* settings), stopped at the end."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRPIPE_")} | variables
-    command = [sys.executable, "-m", "airpipe.cli", "serve", "--port", str(port), "--data-dir", str(directory / "data")]
-    with (directory / "serve.log").open("wb") as log:
-        # a session of its own: the connectors of a sync still running at the end are stopped with it
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    running = Server(port, directory / "data")
-    try:
-        wait_until(running.healthy, 30, "the server")
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(15)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serving(tmp_path_factory.mktemp("dashboard")) as running:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirpipeServer]:
+    with AirpipeServer(tmp_path_factory.mktemp("dashboard")) as running:
         yield running
 
 
@@ -145,7 +106,7 @@ def fill(browser: Any, name: str, value: str) -> None:
     field.send_keys(value)
 
 
-def create_actor(browser: Any, server: Server, kind: str, connector: str, name: str, config: dict[str, str], shot: str = "") -> None:
+def create_actor(browser: Any, server: AirpipeServer, kind: str, connector: str, name: str, config: dict[str, str], shot: str = "") -> None:
     """From the Sources (or Destinations) page: New, choose the connector, fill its spec's form."""
     from selenium.webdriver.support.ui import Select
 
@@ -163,7 +124,7 @@ def create_actor(browser: Any, server: Server, kind: str, connector: str, name: 
     assert name in find(browser, f"#{kind}").text
 
 
-def create_connection(browser: Any, server: Server, name: str, source: str, destination: str) -> None:
+def create_connection(browser: Any, server: AirpipeServer, name: str, source: str, destination: str) -> None:
     from selenium.webdriver.support.ui import Select
 
     browser.get(server.url + "/")
@@ -209,7 +170,7 @@ def polled(browser: Any) -> list[str]:
     return [name.split("/api/v1/", 1)[1] for name in entries if "/api/v1/" in name]
 
 
-def test_create_sync_and_follow_a_job(browser: Any, server: Server) -> None:
+def test_create_sync_and_follow_a_job(browser: Any, server: AirpipeServer) -> None:
     create_actor(browser, server, "sources", FAKER, "fake shop", {"count": "300", "seed": "7"}, "source-form")
     create_actor(browser, server, "destinations", LOCAL_JSON, "files", {"destination_path": "/local/shop"})
     create_connection(browser, server, "shop to files", "fake shop", "files")
@@ -235,7 +196,7 @@ def test_create_sync_and_follow_a_job(browser: Any, server: Server) -> None:
     shoot(browser, "connections")
 
 
-def test_cancel_a_long_sync_from_its_page(browser: Any, server: Server) -> None:
+def test_cancel_a_long_sync_from_its_page(browser: Any, server: AirpipeServer) -> None:
     create_actor(browser, server, "sources", FAKER, "big shop", {"count": str(LONG_COUNT)})
     create_actor(browser, server, "destinations", LOCAL_JSON, "big files", {"destination_path": "/local/big"})
     create_connection(browser, server, "big sync", "big shop", "big files")
@@ -263,7 +224,7 @@ def _attempt_ended(browser: Any) -> bool:
     return "running" not in find(browser, "#attempts tbody tr").text
 
 
-def test_pages_read_with_javascript_off(server: Server) -> None:
+def test_pages_read_with_javascript_off(server: AirpipeServer) -> None:
     """What a browser without JavaScript gets from the real server: the same pages, whole, with no
     script but a live job's (whose page refreshes itself instead)."""
     for path in ("/", "/ui/sources", "/ui/destinations", "/ui/workspaces", "/ui/connections/new"):
@@ -275,7 +236,7 @@ def test_pages_read_with_javascript_off(server: Server) -> None:
 def test_the_dashboard_behind_basic_auth(browser: Any, tmp_path: Path) -> None:
     """With a password set, the browser asks for it (401 with WWW-Authenticate); given once, it is
     sent with every page, form and the pages' own API calls."""
-    with serving(tmp_path, AIRPIPE_BASIC_AUTH_PASSWORD="open sesame") as guarded:
+    with AirpipeServer(tmp_path, {"AIRPIPE_BASIC_AUTH_PASSWORD": "open sesame"}) as guarded:
         browser.get(guarded.url + "/")
         assert "Connections" not in browser.page_source
         host = guarded.url.removeprefix("http://")
