@@ -78,8 +78,7 @@ def _page(actor_type: str, query: ListQuery) -> tuple[list[tuple[Actor, dict[str
         select = select.where(Actor.tombstone == False)  # noqa: E712
     if query.workspace_ids:
         select = select.where(Actor.workspace.in_(query.workspace_ids))
-    rows = list(select.order_by(Actor.created_at, Actor.name, Actor.id).limit(query.limit + 1).offset(query.offset))
-    page, after, before = page_of(rows, query)
+    page, after, before = page_of(select, query, Actor.created_at, Actor.name, Actor.id)
     specs = definitions.specifications(page)
     return [(actor, specs[actor.definition_id]) for actor in page], after, before
 

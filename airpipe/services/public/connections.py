@@ -111,8 +111,7 @@ def list_connections(query: ConnectionListQuery) -> ConnectionsResponse:
         select = select.where(Connection.status != "deprecated")
     if query.workspace_ids:
         select = select.where(Actor.workspace.in_(query.workspace_ids))
-    rows = list(select.order_by(Connection.created_at, Connection.name, Connection.id).limit(query.limit + 1).offset(query.offset))
-    page, after, before = page_of(rows, query)
+    page, after, before = page_of(select, query, Connection.created_at, Connection.name, Connection.id)
     return ConnectionsResponse(data=[_response(c, cast(Any, c).in_workspace) for c in page], next=after, previous=before)
 
 

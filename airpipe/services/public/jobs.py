@@ -65,8 +65,8 @@ def list_jobs(query: JobListQuery) -> JobsResponse:
     column, direction = query.order_by.split("|")
     field: peewee.Field = Job.updated_at if column == "updatedAt" else Job.id  # ids grow with creation time
     order = (field.desc(), Job.id.desc()) if direction == "DESC" else (field.asc(), Job.id.asc())
-    ids = [row.id for row in select.order_by(*order).limit(query.limit + 1).offset(query.offset)]
-    rows, after, before = page_of(ids, query)
+    page, after, before = page_of(select, query, *order)
+    rows = [row.id for row in page]
     by_id = {item.job.id: item for item in jobs.jobs_with_attempts(rows) if item.job is not None}
     return JobsResponse(data=[job_response(by_id[i]) for i in rows if i in by_id], next=after, previous=before)
 

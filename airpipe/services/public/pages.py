@@ -6,17 +6,17 @@ from __future__ import annotations
 import datetime
 import enum
 import urllib.parse
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
+import peewee
 
-T = TypeVar("T")
 
-
-def page_of(rows: Sequence[T], query: Any) -> tuple[list[T], str | None, str | None]:
-    """``rows`` were fetched with ``limit + 1``: the page, and the query strings of the pages
-    after it (if that extra row came) and before it (unless this is the first)."""
+def page_of(select: peewee.Select, query: Any, *order: Any) -> tuple[list[Any], str | None, str | None]:
+    """The page of ``select`` (ordered by ``order``) that ``query`` asks for, and the query strings
+    of the pages after it (if there is a row after it) and before it (unless this is the first).
+    One row more than the page is fetched, to know whether another page follows."""
+    rows = list(select.order_by(*order).limit(query.limit + 1).offset(query.offset))
     more = len(rows) > query.limit
     after = _query_string(query, query.offset + query.limit) if more else None
     before = _query_string(query, max(0, query.offset - query.limit)) if query.offset > 0 else None

@@ -29,8 +29,7 @@ def list_workspaces(query: ListQuery) -> WorkspacesResponse:
         select = select.where(Workspace.tombstone == False)  # noqa: E712
     if query.workspace_ids:
         select = select.where(Workspace.id.in_(query.workspace_ids))
-    rows = list(select.order_by(Workspace.created_at, Workspace.name, Workspace.id).limit(query.limit + 1).offset(query.offset))
-    page, after, before = page_of(rows, query)
+    page, after, before = page_of(select, query, Workspace.created_at, Workspace.name, Workspace.id)
     return WorkspacesResponse(data=[_response(workspace_read(w)) for w in page], next=after, previous=before)
 
 
